@@ -1,0 +1,28 @@
+"""The ``alliance`` command line: thin commands over ``alliance.core``.
+
+Each domain registers its commands from its own module, so the CLI grows without
+one file knowing every command.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from alliance.cli import instruments as _instruments
+from alliance.cli import scoring as _scoring
+
+app = typer.Typer(
+    name="alliance",
+    help="See and strengthen the therapeutic relationship, session by session.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in (_instruments, _scoring):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typer
 
+from alliance.cli import ask as _ask
+from alliance.cli import demo as _demo
 from alliance.cli import instruments as _instruments
 from alliance.cli import scoring as _scoring
 
@@ -19,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_instruments, _scoring):
+for _module in (_instruments, _scoring, _ask, _demo):
     _module.register(app)
 
 

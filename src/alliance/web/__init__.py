@@ -1,0 +1,1 @@
+"""The clinic web app (Django): sits on alliance.core and holds no clinical logic."""

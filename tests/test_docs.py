@@ -1,0 +1,34 @@
+"""The README's command examples run: docs that the tests keep honest."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alliance.cli import app
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _examples() -> list[str]:
+    blocks = re.findall(r"```sh\n(.*?)```", README.read_text("utf-8"), flags=re.S)
+    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line.startswith("alliance ") and "FILE" not in line]
+
+
+@pytest.mark.parametrize("example", _examples())
+def test_readme_example_runs(example: str, data_dir: Path) -> None:
+    args = shlex.split(example)[1:]
+    stdin = "5\n4\n4\n5\n5\n" if args[0] == "ask" else None
+    result = CliRunner().invoke(app, args, input=stdin)
+    assert result.exit_code == 0, result.output
+
+
+def test_readme_lists_every_bundled_instrument(instruments: dict[str, object]) -> None:
+    text = README.read_text("utf-8")
+    for instrument_id in instruments:
+        assert f"`{instrument_id}`" in text

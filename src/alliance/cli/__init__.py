@@ -9,9 +9,9 @@ from __future__ import annotations
 import typer
 
 from alliance.cli import ask as _ask
-from alliance.cli import demo as _demo
 from alliance.cli import instruments as _instruments
 from alliance.cli import scoring as _scoring
+from alliance.cli import web as _web
 
 app = typer.Typer(
     name="alliance",
@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_instruments, _scoring, _ask, _demo):
+for _module in (_instruments, _scoring, _ask, _web):
     _module.register(app)
 
 

@@ -1,0 +1,91 @@
+"""``alliance demo`` and ``alliance serve``: the clinic web app on a production WSGI server.
+
+Django is imported only inside the commands, so the rest of the CLI stays quick to start.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_DEMO_DB = Path("var") / "alliance-demo.sqlite3"
+
+HostOption = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+PortOption = Annotated[int, typer.Option("--port", help="Port to listen on.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_command)
+    app.command("serve")(serve_command)
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alliance.web.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _serve(host: str, port: int, threads: int = 8) -> None:
+    """Serve the WSGI app with waitress (static files through whitenoise)."""
+    import waitress
+
+    from alliance.web.wsgi import application
+
+    waitress.serve(application, host=host, port=port, threads=threads, ident="alliance")
+
+
+def demo_command(
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="Password for every demo login (default: random)."),
+    ] = None,
+    db: Annotated[
+        Path, typer.Option("--db", help="SQLite file to (re)build with synthetic data.")
+    ] = DEFAULT_DEMO_DB,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Build the database and exit.")
+    ] = False,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+) -> None:
+    """Build a demo clinic with a synthetic caseload, print the logins, and serve it."""
+    db = db.resolve()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    if db.exists():
+        db.unlink()
+    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ.setdefault("ALLIANCE_WEB_DIR", str(db.parent))
+    password = password or secrets.token_urlsafe(9)
+    _django()
+    _migrate()
+    from alliance.web.demo import LOGINS, seed
+
+    result = seed(password)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    typer.echo(f"alliance demo: {result['clients']} synthetic clients in {db}")
+    typer.echo(f"Logins: {', '.join(LOGINS)} (also counselor3, another team)")
+    typer.echo(f"Password for every login: {password}")
+    if no_serve:
+        typer.echo(f"Serve it with: DATABASE_URL=sqlite:///{db} alliance serve --port {port}")
+        return
+    typer.echo(f"Open {url}  (Ctrl+C stops the server)")
+    _serve(host, port)
+
+
+def serve_command(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Run the web app: apply migrations, then serve with waitress (not runserver)."""
+    _django()
+    _migrate()
+    typer.echo(f"alliance serving on http://{host}:{port}/", err=True)
+    _serve(host, port)

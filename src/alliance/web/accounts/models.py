@@ -1,0 +1,87 @@
+"""Clinics, teams, staff users with roles, and the counters behind lockout and rate limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+
+class Clinic(models.Model):
+    name = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="teams")
+    name = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.clinic})"
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Clinic admin"
+    SUPERVISOR = "supervisor", "Supervisor"
+    COUNSELOR = "counselor", "Counselor"
+
+
+class User(AbstractUser):
+    """A clinic staff member. Every user belongs to one clinic; counselors and supervisors to a
+    team. The role decides which clients they can see (``alliance.web.clinic.access``)."""
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.COUNSELOR)
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
+
+    @property
+    def is_clinic_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == Role.SUPERVISOR
+
+
+class Throttle(models.Model):
+    """A fixed-window counter keyed by a string: login failures per user name, link lookups
+    per IP. Kept in the database so every server process sees the same counts."""
+
+    key = models.CharField(max_length=200, unique=True)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    @classmethod
+    def hit(cls, key: str, window_seconds: int) -> int:
+        """Count one event for ``key`` and return the count in the current window."""
+        now = timezone.now()
+        with transaction.atomic():
+            row, _ = cls.objects.select_for_update().get_or_create(
+                key=key, defaults={"window_start": now, "count": 0}
+            )
+            if row.window_start < now - timedelta(seconds=window_seconds):
+                row.window_start, row.count = now, 0
+                row.save(update_fields=["window_start", "count"])
+            cls.objects.filter(pk=row.pk).update(count=F("count") + 1)
+            return int(row.count) + 1
+
+    @classmethod
+    def current(cls, key: str, window_seconds: int) -> int:
+        """The count for ``key`` in the current window, without counting."""
+        row = cls.objects.filter(key=key).first()
+        if row is None or row.window_start < timezone.now() - timedelta(seconds=window_seconds):
+            return 0
+        return int(row.count)
+
+    @classmethod
+    def clear(cls, key: str) -> None:
+        cls.objects.filter(key=key).delete()

@@ -1,0 +1,64 @@
+"""Alerts raised by the core's rules for one client, and their acknowledgement."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from alliance.web.clinic.models import Client
+from alliance.web.fields import EncryptedTextField
+
+
+class Severity(models.TextChoices):
+    SAFETY = "safety", "Safety"
+    WARNING = "warning", "Warning"
+    INFO = "info", "Info"
+
+
+SEVERITY_RANK = {Severity.SAFETY: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Alert(models.Model):
+    """One finding about one client. Identity for de-duplication is (client, kind, rule,
+    instrument): at most one open alert per identity; a finding at a later session than an
+    acknowledged alert raises it again."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=40)
+    rule = models.CharField(max_length=80)
+    instrument = models.CharField(max_length=40)
+    session_number = models.PositiveIntegerField(null=True, blank=True)
+    severity = models.CharField(max_length=20, choices=Severity.choices)
+    detail = models.TextField()
+    numbers = models.JSONField(default=dict, blank=True)
+    suggestion = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    note = EncryptedTextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["status", "-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "kind", "rule", "instrument"],
+                condition=models.Q(status="open"),
+                name="one_open_alert_per_identity",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.severity})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == AlertStatus.OPEN

@@ -1,0 +1,159 @@
+"""Clients, episodes of care, sessions, measure plans and administrations.
+
+Scores are computed only by ``alliance.core.scoring`` and stored with the answers, so pages and
+reports show exactly what the core said at the time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from alliance.core.instruments import bundled_instruments
+from alliance.web.accounts.models import Clinic
+from alliance.web.fields import EncryptedTextField
+
+
+def instrument_choices() -> list[tuple[str, str]]:
+    return [(i.id, i.short_title) for i in bundled_instruments().values()]
+
+
+class Timing(models.TextChoices):
+    BEFORE_SESSION = "before_session", "Before each session"
+    END_OF_SESSION = "end_of_session", "End of each session"
+    INTAKE = "intake", "At intake"
+    DISCHARGE = "discharge", "At discharge"
+
+
+class ClinicInstrument(models.Model):
+    """Which instruments a clinic uses, and when, by default for new episodes."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="instruments")
+    instrument = models.CharField(max_length=40, choices=instrument_choices)
+    timing = models.CharField(max_length=20, choices=Timing.choices)
+    enabled = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "instrument", "timing"], name="uniq_clinic_instrument"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} ({self.get_timing_display()})"
+
+
+class Client(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="clients")
+    counselor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clients"
+    )
+    display_name = EncryptedTextField(help_text="Display name or initials")
+    external_id = EncryptedTextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"Client #{self.pk}"
+
+    def current_episode(self) -> Episode | None:
+        return self.episodes.order_by("-opened_on", "-id").first()
+
+
+class Episode(models.Model):
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="episodes")
+    opened_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Episode #{self.pk}"
+
+
+class MeasurePlanItem(models.Model):
+    """One line of an episode's measure plan: an instrument and when it is given."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="plan")
+    instrument = models.CharField(max_length=40, choices=instrument_choices)
+    timing = models.CharField(max_length=20, choices=Timing.choices)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    ATTENDED = "attended", "Attended"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+class Session(models.Model):
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="sessions")
+    number = models.PositiveIntegerField()
+    date = models.DateField()
+    status = models.CharField(
+        max_length=20, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
+    )
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "number"], name="uniq_session_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.number}"
+
+    @property
+    def client(self) -> Client:
+        client: Client = self.episode.client
+        return client
+
+
+class Channel(models.TextChoices):
+    LINK = "link", "Feedback link"
+    TABLET = "tablet", "In-session tablet"
+    STAFF = "staff", "Entered by staff"
+
+
+class AdministrationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    EXPIRED = "expired", "Expired"
+
+
+class Administration(models.Model):
+    """One instrument given at one session; at most one completed per session and instrument."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="administrations")
+    instrument = models.CharField(max_length=40, choices=instrument_choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.LINK)
+    status = models.CharField(
+        max_length=20, choices=AdministrationStatus.choices, default=AdministrationStatus.PENDING
+    )
+    answers = models.JSONField(default=dict, blank=True)
+    score = models.JSONField(default=dict, blank=True)
+    total = models.FloatField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session__number", "instrument"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "instrument"],
+                condition=models.Q(status="completed"),
+                name="one_completed_per_session_instrument",
+            )
+        ]
+
+    @property
+    def risk(self) -> list[dict[str, Any]]:
+        risk: list[dict[str, Any]] = self.score.get("risk", [])
+        return risk

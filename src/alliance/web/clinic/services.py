@@ -1,0 +1,137 @@
+"""Writes to the clinical record. Scoring goes through the core, nowhere else."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from alliance.core.instruments import Instrument
+from alliance.core.registry import Registry
+from alliance.core.scoring import Answer, normalise_answers, score
+from alliance.web.accounts.models import Clinic
+from alliance.web.clinic.models import (
+    Administration,
+    AdministrationStatus,
+    Client,
+    ClinicInstrument,
+    Episode,
+    MeasurePlanItem,
+    Session,
+    Timing,
+)
+
+DEFAULT_PLAN = (
+    ("phq9", Timing.BEFORE_SESSION),
+    ("gad7", Timing.BEFORE_SESSION),
+    ("alliance_check", Timing.END_OF_SESSION),
+)
+
+
+def registry() -> Registry:
+    return Registry()
+
+
+def ensure_clinic_instruments(clinic: Clinic) -> None:
+    """Give a clinic the default plan (PHQ-9, GAD-7 before, alliance check after) if it has none."""
+    if clinic.instruments.exists():
+        return
+    for order, (instrument, timing) in enumerate(DEFAULT_PLAN):
+        ClinicInstrument.objects.create(
+            clinic=clinic, instrument=instrument, timing=timing, order=order
+        )
+
+
+@transaction.atomic
+def create_client(
+    clinic: Clinic,
+    counselor: Any,
+    display_name: str,
+    external_id: str = "",
+    opened_on: datetime.date | None = None,
+) -> Client:
+    """A client with an open episode whose measure plan is the clinic's default."""
+    ensure_clinic_instruments(clinic)
+    client = Client.objects.create(
+        clinic=clinic, counselor=counselor, display_name=display_name, external_id=external_id
+    )
+    episode = Episode.objects.create(client=client, opened_on=opened_on or timezone.localdate())
+    for item in clinic.instruments.filter(enabled=True):
+        MeasurePlanItem.objects.create(
+            episode=episode, instrument=item.instrument, timing=item.timing, order=item.order
+        )
+    return client
+
+
+def next_session(
+    episode: Episode,
+    date: datetime.date | None = None,
+    status: str = "scheduled",
+) -> Session:
+    """The episode's next numbered session (retrying once if two are created at the same time)."""
+    for _ in range(3):
+        number = (episode.sessions.aggregate(n=Max("number"))["n"] or 0) + 1
+        try:
+            with transaction.atomic():
+                return Session.objects.create(
+                    episode=episode, number=number, date=date or timezone.localdate(), status=status
+                )
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not allocate a session number")
+
+
+def instruments_for_session(session: Session) -> list[Instrument]:
+    """The plan's administrable instruments due at this session and not yet completed."""
+    due = {Timing.BEFORE_SESSION, Timing.END_OF_SESSION}
+    if session.number == 1:
+        due.add(Timing.INTAKE)
+    if session.episode.closed_on is not None:
+        due.add(Timing.DISCHARGE)
+    done = set(
+        session.administrations.filter(status=AdministrationStatus.COMPLETED).values_list(
+            "instrument", flat=True
+        )
+    )
+    chosen: list[Instrument] = []
+    reg = registry()
+    for item in session.episode.plan.all():
+        if item.timing in due and item.instrument not in done:
+            instrument = reg.get(item.instrument)
+            if instrument.has_text and instrument not in chosen:
+                chosen.append(instrument)
+    return chosen
+
+
+def record_administration(
+    session: Session,
+    instrument: Instrument,
+    answers: Mapping[str, Answer],
+    channel: str,
+    when: datetime.datetime | None = None,
+) -> Administration:
+    """Score ``answers`` with the core and store them as a completed administration."""
+    keyed = normalise_answers(instrument, answers)
+    result = score(instrument, keyed)
+    return Administration.objects.create(
+        session=session,
+        instrument=instrument.id,
+        channel=channel,
+        status=AdministrationStatus.COMPLETED,
+        answers=dict(keyed),
+        score=_jsonable(asdict(result)),
+        total=result.total,
+        completed_at=when or timezone.now(),
+    )
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """Scores are plain numbers, strings and lists already; keep that explicit."""
+    return {k: v for k, v in data.items() if k != "item_scores"} | {
+        "item_scores": dict(data.get("item_scores") or {})
+    }

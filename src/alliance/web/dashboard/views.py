@@ -1,0 +1,173 @@
+"""Counselor and supervisor pages. Every client lookup goes through ``clinic.access``."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from alliance.web.accounts.models import Role
+from alliance.web.alerts.models import Alert
+from alliance.web.alerts.services import acknowledge
+from alliance.web.audit.log import record
+from alliance.web.audit.models import AuditEvent
+from alliance.web.clinic.access import clients_visible_to, get_client_for
+from alliance.web.clinic.models import Session, SessionStatus
+from alliance.web.clinic.services import create_client, next_session
+from alliance.web.dashboard.summaries import caseload as caseload_rows
+from alliance.web.dashboard.summaries import histories, team_rows
+
+
+class ClientForm(forms.Form):
+    display_name = forms.CharField(label="Display name or initials", max_length=100, strip=True)
+    external_id = forms.CharField(label="External id (optional)", max_length=100, required=False)
+
+
+class SessionForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    status = forms.ChoiceField(choices=SessionStatus.choices, initial=SessionStatus.SCHEDULED)
+
+
+class AckForm(forms.Form):
+    note = forms.CharField(
+        label="Note", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), strip=True
+    )
+
+
+@login_required
+@never_cache
+def caseload(request: HttpRequest) -> HttpResponse:
+    rows = caseload_rows(clients_visible_to(request.user))
+    record(request, "caseload_view", object_type="caseload", object_id=len(rows))
+    return render(request, "dashboard/caseload.html", {"rows": rows})
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def client_new(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.role == Role.ADMIN or user.clinic_id is None:
+        record(request, "client_create", object_type="client", outcome="denied")
+        raise PermissionDenied("Only counselors and supervisors take on clients.")
+    form = ClientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        client = create_client(user.clinic, user, **form.cleaned_data)
+        record(request, "client_create", client)
+        return redirect("dashboard:client", pk=client.pk)
+    return render(request, "dashboard/client_new.html", {"form": form})
+
+
+def _client_context(request: HttpRequest, pk: int) -> dict[str, object]:
+    client = get_client_for(request.user, pk, request)
+    episode = client.current_episode()
+    sessions = list(episode.sessions.all()) if episode else []
+    return {
+        "client": client,
+        "episode": episode,
+        "sessions": sessions,
+        "histories": histories(client),
+        "alerts": list(client.alerts.select_related("acknowledged_by")),
+        "session_form": SessionForm(initial={"date": timezone.localdate()}),
+        "ack_form": AckForm(),
+    }
+
+
+@login_required
+@never_cache
+def client_page(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "dashboard/client.html", _client_context(request, pk))
+
+
+@login_required
+@never_cache
+def sessions_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Sessions of the current episode; later issues add transcript feedback here."""
+    return render(request, "dashboard/sessions.html", _client_context(request, pk))
+
+
+@login_required
+@never_cache
+@require_POST
+def session_new(request: HttpRequest, pk: int) -> HttpResponse:
+    client = get_client_for(request.user, pk, request, write=True, action="session_create")
+    form = SessionForm(request.POST)
+    episode = client.current_episode()
+    if not form.is_valid() or episode is None:
+        return render(request, "dashboard/form_error.html", {"form": form}, status=400)
+    session = next_session(episode, form.cleaned_data["date"], form.cleaned_data["status"])
+    record(request, "session_create", session, clinic_id=client.clinic_id)
+    return redirect("dashboard:sessions", pk=client.pk)
+
+
+@login_required
+@never_cache
+@require_POST
+def session_status(request: HttpRequest, pk: int) -> HttpResponse:
+    session = Session.objects.select_related("episode").filter(pk=pk).first()
+    if session is None:
+        record(request, "session_update", object_type="session", object_id=pk, outcome="denied")
+        raise Http404("No such session")
+    client = get_client_for(
+        request.user, session.episode.client_id, request, write=True, action="session_update"
+    )
+    status = request.POST.get("status", "")
+    if status not in SessionStatus.values:
+        return render(request, "dashboard/form_error.html", {"form": None}, status=400)
+    session.status = status
+    session.save(update_fields=["status"])
+    record(request, "session_update", session, clinic_id=client.clinic_id)
+    return redirect("dashboard:sessions", pk=client.pk)
+
+
+@login_required
+@never_cache
+@require_POST
+def alert_ack(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = Alert.objects.filter(pk=pk).first()
+    if alert is None:
+        record(request, "alert_ack", object_type="alert", object_id=pk, outcome="denied")
+        raise Http404("No such alert")
+    client = get_client_for(request.user, alert.client_id, request, write=True, action="alert_ack")
+    form = AckForm(request.POST)
+    if not form.is_valid():
+        return render(request, "dashboard/form_error.html", {"form": form}, status=400)
+    acknowledge(alert, request.user, form.cleaned_data["note"])
+    record(request, "alert_ack", alert, clinic_id=client.clinic_id)
+    return redirect("dashboard:client", pk=client.pk)
+
+
+@login_required
+@never_cache
+def team(request: HttpRequest) -> HttpResponse:
+    """Supervisors see their team; clinic admins every counselor in the clinic."""
+    user = request.user
+    staff = get_user_model().objects.filter(clinic_id=user.clinic_id, is_active=True)
+    if user.role == Role.SUPERVISOR:
+        staff = staff.filter(team_id=user.team_id)
+    elif user.role != Role.ADMIN:
+        record(request, "team_view", object_type="team", outcome="denied")
+        raise PermissionDenied("Supervisors only")
+    staff = staff.filter(role__in=[Role.COUNSELOR, Role.SUPERVISOR]).order_by("username")
+    record(request, "team_view", object_type="team", object_id=user.team_id or "")
+    return render(request, "dashboard/team.html", {"rows": team_rows(staff)})
+
+
+@login_required
+@never_cache
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The clinic's audit trail, newest first; clinic admins only."""
+    if request.user.role != Role.ADMIN:
+        record(request, "audit_view", object_type="audit", outcome="denied")
+        raise PermissionDenied("Clinic admins only")
+    events = AuditEvent.objects.filter(clinic_id_ref=request.user.clinic_id)
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    record(request, "audit_view", object_type="audit")
+    return render(request, "dashboard/audit.html", {"page": page})

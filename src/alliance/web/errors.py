@@ -1,0 +1,29 @@
+"""Plain error pages that say what happened without echoing anything the request carried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    context = {"title": title, "message": message}
+    return render(request, "error.html", context, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    return _page(request, 400, "Bad request", "The request could not be understood.")
+
+
+def forbidden(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    return _page(request, 403, "Not allowed", "You do not have permission to do that.")
+
+
+def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    return _page(request, 404, "Not found", "There is nothing here, or you cannot see it.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _page(request, 500, "Something went wrong", "Please try again in a moment.")

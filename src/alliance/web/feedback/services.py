@@ -1,0 +1,131 @@
+"""Create, look up and complete feedback links.
+
+Single use is enforced by locking the link row inside the submitting transaction, so a double
+submit (two taps, two tabs, a replayed POST) records the answers exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from alliance.core.errors import InvalidAnswersError
+from alliance.core.instruments import Instrument
+from alliance.core.scoring import Answer, normalise_answers
+from alliance.web.accounts.models import Throttle
+from alliance.web.alerts.services import refresh_alerts
+from alliance.web.clinic.models import AdministrationStatus, Session
+from alliance.web.clinic.services import instruments_for_session, record_administration, registry
+from alliance.web.feedback.models import FeedbackLink, hash_token, new_token
+
+
+class NothingToAskError(Exception):
+    """The session has no administrable instrument left to ask."""
+
+
+class LinkGoneError(Exception):
+    """The link was used or expired while the client was answering."""
+
+
+def create_link(session: Session, user: Any, channel: str = "link") -> tuple[FeedbackLink, str]:
+    """A new link for ``session``; returns the row and the raw token (shown once, never stored)."""
+    instruments = [i.id for i in instruments_for_session(session)]
+    if not instruments:
+        raise NothingToAskError("every measure for this session is already complete")
+    token = new_token()
+    link = FeedbackLink.objects.create(
+        session=session,
+        token_hash=hash_token(token),
+        instruments=instruments,
+        channel=channel,
+        created_by=user,
+        expires_at=timezone.now() + timedelta(days=settings.ALLIANCE_LINK_DAYS),
+    )
+    return link, token
+
+
+def over_rate_limit(ip: str | None) -> bool:
+    """Count one token lookup from ``ip``; true once it exceeds the window's allowance."""
+    count = Throttle.hit(f"link-ip:{ip or 'unknown'}", settings.ALLIANCE_LINK_WINDOW_SECONDS)
+    return count > settings.ALLIANCE_LINK_LOOKUPS_PER_WINDOW
+
+
+def find_link(token: str) -> FeedbackLink | None:
+    if not 20 <= len(token) <= 100:
+        return None
+    return (
+        FeedbackLink.objects.select_related("session__episode__client")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def link_instruments(link: FeedbackLink) -> list[Instrument]:
+    reg = registry()
+    return [reg.administrable(i) for i in link.instruments]
+
+
+def parse_answers(instrument: Instrument, post: Mapping[str, Any]) -> dict[str, Answer]:
+    """Posted radio values for every item, checked by the core; every item must be answered."""
+    raw: dict[str, Answer] = {}
+    missing = []
+    for item in instrument.items:
+        value = post.get(item.id)
+        if value in (None, ""):
+            missing.append(item.id)
+            continue
+        try:
+            number = float(str(value))
+        except ValueError:
+            raise InvalidAnswersError(f"answer for {item.id} is not a number") from None
+        raw[item.id] = int(number) if number.is_integer() else number
+    if missing:
+        raise InvalidAnswersError("Please answer every question before going on.")
+    return normalise_answers(instrument, raw)
+
+
+def save_draft(link: FeedbackLink, instrument: Instrument, answers: dict[str, Answer]) -> None:
+    with transaction.atomic():
+        locked = FeedbackLink.objects.select_for_update().get(pk=link.pk)
+        if locked.used_at is not None or locked.expired:
+            raise LinkGoneError(locked.state)
+        locked.draft = {**locked.draft, instrument.id: answers}
+        locked.save(update_fields=["draft"])
+        link.draft = locked.draft
+
+
+def submit(link: FeedbackLink, last: Instrument, answers: dict[str, Answer]) -> int:
+    """Record every instrument's answers once; returns how many were recorded."""
+    with transaction.atomic():
+        locked = (
+            FeedbackLink.objects.select_for_update()
+            .select_related("session__episode")
+            .get(pk=link.pk)
+        )
+        if locked.used_at is not None or locked.expired:
+            raise LinkGoneError(locked.state)
+        draft = {**locked.draft, last.id: answers}
+        instruments = link_instruments(locked)
+        missing = [i.short_title for i in instruments if i.id not in draft]
+        if missing:
+            raise InvalidAnswersError(f"Please answer {', '.join(missing)} first.")
+        done = set(
+            locked.session.administrations.filter(
+                status=AdministrationStatus.COMPLETED
+            ).values_list("instrument", flat=True)
+        )
+        for instrument in instruments:
+            if instrument.id not in done:  # another link for this session got there first
+                record_administration(
+                    locked.session, instrument, draft[instrument.id], locked.channel
+                )
+        locked.used_at = timezone.now()
+        locked.draft = {}
+        locked.save(update_fields=["used_at", "draft"])
+        refresh_alerts(locked.session.episode)
+    return len(instruments)

@@ -1,0 +1,25 @@
+"""URL map: staff pages, the client-facing feedback pages, and Django admin."""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+admin.site.site_header = "alliance administration"
+
+urlpatterns = [
+    path("healthz", healthz),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("alliance.web.accounts.urls")),
+    path("", include("alliance.web.feedback.urls")),
+    path("", include("alliance.web.dashboard.urls")),
+]
+
+handler400 = "alliance.web.errors.bad_request"
+handler403 = "alliance.web.errors.forbidden"
+handler404 = "alliance.web.errors.not_found"
+handler500 = "alliance.web.errors.server_error"

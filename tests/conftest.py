@@ -1,13 +1,29 @@
-"""Shared fixtures: the bundled instruments and a private site data directory."""
+"""Shared fixtures: the bundled instruments, a private site data directory, and (from
+``web_fixtures``) a clinic world for the web tests."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from alliance.core.instruments import Instrument, bundled_instruments
 from alliance.core.registry import Registry
+
+# The web app's settings read keys and its data dir from the environment at import time, so
+# they are set before Django starts; nothing is written to the user's home directory.
+os.environ.setdefault("ALLIANCE_WEB_DIR", tempfile.mkdtemp(prefix="alliance-test-web-"))
+os.environ.setdefault("ALLIANCE_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
+os.environ.setdefault("ALLIANCE_FIELD_KEYS", "ZmFrZS10ZXN0LWtleS0wMDAwMDAwMDAwMDAwMDAwMDA=")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alliance.web.settings")
+
+import django
+
+django.setup()
+
+from .web_fixtures import *  # noqa: E402,F403
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

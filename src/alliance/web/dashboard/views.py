@@ -167,7 +167,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if request.user.role != Role.ADMIN:
         record(request, "audit_view", object_type="audit", outcome="denied")
         raise PermissionDenied("Clinic admins only")
+    record(request, "audit_view", object_type="audit")  # first, so the page count includes it
     events = AuditEvent.objects.filter(clinic_id_ref=request.user.clinic_id)
     page = Paginator(events, 100).get_page(request.GET.get("page"))
-    record(request, "audit_view", object_type="audit")
     return render(request, "dashboard/audit.html", {"page": page})

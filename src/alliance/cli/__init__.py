@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from alliance.cli import alerts as _alerts
 from alliance.cli import ask as _ask
 from alliance.cli import demo as _demo
 from alliance.cli import instruments as _instruments
@@ -21,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_instruments, _scoring, _ask, _demo):
+for _module in (_instruments, _scoring, _ask, _alerts, _demo):
     _module.register(app)
 
 

@@ -4,7 +4,7 @@
   (Finch, Lambert & Schaalje, 2001), parameters from ``expected_response.yaml`` or fitted from
   the clinic's own completed episodes.
 - ``nn``: nearest neighbours (Lutz et al., 2005): the expected score is the mean of the most
-  similar completed episodes at the same session, the band their 90th percentile.
+  similar completed episodes at the same session, the band that mean ± z times their SD.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import numpy as np
 import yaml
 
 from alliance.core.alerts.frame import BoolArray, FloatArray, Frame
-
-NN_QUANTILE = 0.9
 
 
 @dataclass(frozen=True)
@@ -86,9 +84,9 @@ def reference_matrix(reference: Frame, instrument_index: int, max_session: int) 
 
 
 def nn_bounds(
-    matrix: FloatArray, history: FloatArray, s: int, k: int, higher_is_better: bool
+    matrix: FloatArray, history: FloatArray, s: int, k: int, higher_is_better: bool, z: float
 ) -> tuple[float, float] | None:
-    """Expected score and the worse-side band at session ``s`` from the k nearest episodes.
+    """Expected score and the worse-side band (mean ± z SD) at session ``s`` from the k nearest episodes.
 
     ``history`` holds the client's scores at sessions 1..s-1 (NaN where missing); similarity is
     the root mean squared difference over the sessions both have.
@@ -105,8 +103,8 @@ def nn_bounds(
         distance = np.sqrt(np.nansum(diff**2, axis=1) / np.maximum(counts, 1))
     distance[counts == 0] = np.inf
     nearest = candidates[np.argsort(distance, kind="stable")[:k], s - 1]
-    quantile = 1 - NN_QUANTILE if higher_is_better else NN_QUANTILE
-    return float(np.mean(nearest)), float(np.quantile(nearest, quantile))
+    mean, spread = float(np.mean(nearest)), float(np.std(nearest, ddof=1))
+    return mean, mean + (-z if higher_is_better else z) * spread
 
 
 def worse_than(observed: FloatArray, bound: FloatArray, higher_is_better: bool) -> BoolArray:

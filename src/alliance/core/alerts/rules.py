@@ -314,7 +314,9 @@ class InstrumentRules:
                 history[:] = np.nan
             rel = int(s[row])
             if rel >= self.config.ntt_from_session:
-                found = expected.nn_bounds(matrix, history, rel, self.config.neighbours, hib)
+                found = expected.nn_bounds(
+                    matrix, history, rel, self.config.neighbours, hib, self.config.band_z
+                )
                 if found is not None:
                     exp[row], bound[row] = found
                     mask[row] = bool(
@@ -332,7 +334,7 @@ class InstrumentRules:
             mask,
             lambda r: (
                 f"{self.name} {_fmt(total[r])} at session {f.session[r]} is worse than {self.config.neighbours} "
-                f"similar clients at this point (their mean {_fmt(exp[r])}, 90% band {_fmt(bound[r])})",
+                f"similar clients at this point (their mean {_fmt(exp[r])}, band {_fmt(bound[r])})",
                 {
                     "total": float(total[r]),
                     "expected": round(float(exp[r]), 2),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from alliance.cli import alerts as _alerts
 from alliance.cli import ask as _ask
 from alliance.cli import instruments as _instruments
 from alliance.cli import scoring as _scoring
@@ -21,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_instruments, _scoring, _ask, _web):
+for _module in (_instruments, _scoring, _ask, _alerts, _web):
     _module.register(app)
 
 

@@ -64,23 +64,25 @@ def reliable_change_index(before: float, after: float, sd: float, reliability: f
     return (after - before) / standard_error_of_difference(sd, reliability)
 
 
-def classify_change(instrument: Instrument, before: float, after: float) -> Change:
-    """Reliable-change category and recovery status from two totals of ``instrument``."""
+def reliable_change_threshold(instrument: Instrument) -> tuple[float, str]:
+    """The smallest reliable change in points and the method behind it."""
     rc = instrument.reliable_change
     if rc is None:
         raise InvalidAnswersError(f"{instrument.id} has no reliable-change criterion")
+    if rc.threshold is not None:
+        return rc.threshold, "threshold"
+    assert rc.sd is not None and rc.reliability is not None
+    return Z_95 * standard_error_of_difference(rc.sd, rc.reliability), "jacobson_truax"
+
+
+def classify_change(instrument: Instrument, before: float, after: float) -> Change:
+    """Reliable-change category and recovery status from two totals of ``instrument``."""
+    threshold, method = reliable_change_threshold(instrument)
     _check_total(instrument, "before", before)
     _check_total(instrument, "after", after)
     difference = after - before
     improvement = difference if instrument.higher_is_better else -difference
-    rci: float | None = None
-    if rc.threshold is not None:
-        threshold, method = rc.threshold, "threshold"
-    else:
-        assert rc.sd is not None and rc.reliability is not None
-        s_diff = standard_error_of_difference(rc.sd, rc.reliability)
-        threshold, method = Z_95 * s_diff, "jacobson_truax"
-        rci = round(difference / s_diff, 3)
+    rci = round(difference * Z_95 / threshold, 3) if method == "jacobson_truax" else None
     category = _category(improvement, threshold)
     case_before = case_after = recovered = reliably_recovered = None
     if instrument.caseness is not None:

@@ -46,7 +46,7 @@ PROFILES = (
     Profile("Sam K.", "counselor", 12, (19, 6), (15, 5), (4.2, 4.8)),
     Profile("Jo M.", "counselor", 10, (14, 13), (12, 12), (4.0, 4.2), last_unmeasured=True),
     Profile("Lee T.", "counselor", 8, (9, 18), (8, 15), (4.4, 3.6)),
-    Profile("Ana R.", "counselor", 14, (17, 10), (13, 8), (4.6, 4.6), rupture_at=9),
+    Profile("Ana R.", "counselor", 14, (17, 10), (13, 8), (4.6, 4.6), rupture_at=14),
     Profile("Chris P.", "counselor", 6, (15, 17), (11, 12), (4.4, 4.2), risk_at_last=True),
     Profile("Dee W.", "counselor2", 20, (21, 4), (17, 4), (4.0, 4.9)),
     Profile("Max H.", "counselor2", 6, (11, 11), (9, 10), (4.5, 4.4)),
@@ -129,7 +129,7 @@ def _client(profile: Profile, users: dict[str, Any], rng: random.Random) -> Clie
         if profile.rupture_at is not None and number == profile.rupture_at:
             mean = 2.6
         record_administration(session, ac, _spread(ac, mean, rng), "link", when)
-    refresh_alerts(episode)
+        refresh_alerts(episode)  # as after each real submission, so alert history builds up
     return client
 
 

@@ -1,135 +1,107 @@
 """Keep a client's alerts in step with the core's findings.
 
-The rules live in ``alliance.core.alerts``; this module only turns completed administrations
-into observations, asks the core, and opens, refreshes, re-raises or resolves Alert rows. Until
-that module is installed, risk alerts still come straight from the core's ``Score.risk``.
+The rules and the lifecycle live in ``alliance.core.alerts``; this module turns completed
+administrations into observations, asks the core for findings and for the lifecycle actions,
+and applies them to Alert rows (keeping acknowledged rows as history).
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from alliance.core.alerts import Finding, Observation, evaluate_client, plan_lifecycle
 from alliance.web.alerts.models import Alert, AlertStatus, Severity
 from alliance.web.clinic.models import Administration, AdministrationStatus, Client, Episode
 
-core_alerts: Any
-try:  # the alerts core lands separately; see the module docstring
-    core_alerts = importlib.import_module("alliance.core.alerts")
-except ImportError:  # pragma: no cover - exercised only before the alerts core exists
-    core_alerts = None
+Key = tuple[str, str, str, str]
 
 
-@dataclass(frozen=True)
-class _RiskFinding:
-    """The shape of ``alliance.core.alerts.Finding``, for risk flags read from stored scores."""
-
-    client_id: str
-    kind: str
-    rule: str
-    session: int
-    instrument: str
-    detail: str
-    numbers: dict[str, float] = field(default_factory=dict)
-    severity: str = "safety"
-    suggestion: str | None = None
-
-
-def _completed(episode: Episode) -> list[Administration]:
-    return list(
+def observations_for(episode: Episode) -> list[Observation]:
+    done = (
         Administration.objects.filter(
             session__episode=episode, status=AdministrationStatus.COMPLETED
         )
         .select_related("session")
         .order_by("session__number", "instrument")
     )
-
-
-def findings_for(episode: Episode) -> list[Any]:
-    """The core's findings for the episode's completed administrations."""
-    done = _completed(episode)
-    client_id = str(episode.client_id)
-    if core_alerts is not None:
-        observations = [
-            core_alerts.Observation(
-                client_id=client_id,
-                session=a.session.number,
-                date=a.session.date,
-                instrument=a.instrument,
-                total=a.total,
-                items=dict(a.answers),
-            )
-            for a in done
-        ]
-        return list(core_alerts.evaluate_client(observations))
     return [
-        _RiskFinding(
-            client_id=client_id,
-            kind="risk",
-            rule=flag["flag"],
+        Observation(
+            client_id=str(episode.client_id),
             session=a.session.number,
+            date=a.session.date,
             instrument=a.instrument,
-            detail=flag["message"],
-            numbers={"value": float(flag["value"])},
+            total=a.total,
+            items=dict(a.answers),
         )
         for a in done
-        for flag in a.risk
     ]
 
 
-def _identity(kind: str, rule: str, instrument: str) -> tuple[str, str, str]:
-    return kind, rule, instrument
+def current_findings(episode: Episode) -> list[Finding]:
+    """The core's findings at each instrument's latest administration."""
+    observations = observations_for(episode)
+    latest: dict[str, int] = {}
+    for o in observations:
+        latest[o.instrument] = max(latest.get(o.instrument, 0), o.session)
+    return [f for f in evaluate_client(observations) if f.session == latest.get(f.instrument)]
+
+
+def _key(alert: Alert) -> Key:
+    return (str(alert.client_id), alert.kind, alert.rule, alert.instrument)
 
 
 @transaction.atomic
 def refresh_alerts(episode: Episode) -> list[Alert]:
-    """Open or refresh an alert per current finding; resolve open non-safety alerts whose
-    finding has gone (safety alerts stay until a person acknowledges them)."""
+    """Apply the core's lifecycle plan; returns the alerts raised, re-raised or updated."""
     client: Client = episode.client
-    latest: dict[tuple[str, str, str], Any] = {}
-    for finding in findings_for(episode):
-        key = _identity(finding.kind, finding.rule, finding.instrument)
-        if key not in latest or finding.session >= latest[key].session:
-            latest[key] = finding
-    touched = [_upsert(client, finding) for finding in latest.values()]
-    stale = Alert.objects.select_for_update().filter(client=client, status=AlertStatus.OPEN)
-    for alert in stale:
-        key = _identity(alert.kind, alert.rule, alert.instrument)
-        if key not in latest and alert.severity != Severity.SAFETY:
+    rows = Alert.objects.select_for_update().filter(client=client).order_by("raised_at", "id")
+    newest: dict[Key, Alert] = {_key(a): a for a in rows}
+    stored = {key: alert.status for key, alert in newest.items()}
+    touched = []
+    for action in plan_lifecycle(stored, current_findings(episode)):
+        alert = newest.get(action.key)
+        if action.verb == "resolve" and alert is not None:
             alert.status = AlertStatus.RESOLVED
             alert.save(update_fields=["status"])
-    return [a for a in touched if a is not None]
+        elif action.finding is not None:
+            touched.append(_apply(client, alert, action.verb, action.finding))
+    return touched
 
 
-def _upsert(client: Client, finding: Any) -> Alert | None:
-    ident = {
-        "client": client,
-        "kind": finding.kind,
-        "rule": finding.rule,
-        "instrument": finding.instrument,
-    }
-    values = {
+def _values(finding: Finding) -> dict[str, Any]:
+    return {
         "session_number": finding.session,
         "severity": finding.severity,
         "detail": finding.detail,
-        "numbers": {k: float(v) for k, v in dict(finding.numbers).items()},
+        "numbers": {k: float(v) for k, v in finding.numbers.items()},
         "suggestion": finding.suggestion or "",
     }
-    existing = Alert.objects.select_for_update().filter(**ident).order_by("-raised_at", "-id")
-    open_alert = existing.filter(status=AlertStatus.OPEN).first()
-    if open_alert is not None:
-        for name, value in values.items():
-            setattr(open_alert, name, value)
-        open_alert.save()
-        return open_alert
-    last = existing.first()
-    if last is not None and (last.session_number or 0) >= finding.session:
-        return None  # already seen and acknowledged for this session: do not nag again
-    return Alert.objects.create(**ident, **values)
+
+
+def _apply(client: Client, alert: Alert | None, verb: str, finding: Finding) -> Alert:
+    values = _values(finding)
+    newer_safety = (
+        alert is not None
+        and alert.status == AlertStatus.ACKNOWLEDGED
+        and finding.severity == Severity.SAFETY
+        and finding.session > (alert.session_number or 0)
+    )
+    if alert is None or verb in ("raise", "reraise") or newer_safety:
+        # A new safety answer after an acknowledgement is a new event someone must see.
+        return Alert.objects.create(
+            client=client,
+            kind=finding.kind,
+            rule=finding.rule,
+            instrument=finding.instrument,
+            **values,
+        )
+    for name, value in values.items():
+        setattr(alert, name, value)
+    alert.save()
+    return alert
 
 
 def acknowledge(alert: Alert, user: Any, note: str) -> Alert:

@@ -55,3 +55,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def registry(data_dir: Path) -> Registry:
     return Registry(data_dir)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every web test is marked ``web``, so scripts/test can repeat them on PostgreSQL."""
+    for item in items:
+        if item.path.name.startswith("test_web_"):
+            item.add_marker(pytest.mark.web)

@@ -60,5 +60,10 @@ class Alert(models.Model):
         return f"{self.kind} ({self.severity})"
 
     @property
+    def kind_label(self) -> str:
+        """``alliance_rupture`` -> ``Alliance rupture``."""
+        return self.kind.replace("_", " ").capitalize()
+
+    @property
     def is_open(self) -> bool:
         return self.status == AlertStatus.OPEN

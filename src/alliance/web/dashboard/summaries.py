@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from alliance.core import charts
 from alliance.core.instruments import Instrument
-from alliance.web.alerts.models import Alert, AlertStatus, Severity
+from alliance.web.alerts.models import SEVERITY_RANK, Alert, AlertStatus, Severity
 from alliance.web.clinic.models import (
     Administration,
     AdministrationStatus,
@@ -140,7 +140,18 @@ def histories(client: Client) -> list[InstrumentHistory]:
             svg = charts.trajectory_chart(chart_id, instrument, points)
         out.append(InstrumentHistory(instrument, items, svg))
     order = {"outcome": 0, "alliance": 1}
-    return sorted(out, key=lambda h: (order.get(h.instrument.kind, 2), h.instrument.id))
+    return sorted(
+        out, key=lambda h: (order.get(h.instrument.kind, 2), min(a.pk for a in h.administrations))
+    )
+
+
+def alerts_for_page(client: Client) -> list[Alert]:
+    """Open alerts first, the most severe on top; then the history, newest first."""
+    alerts = list(client.alerts.select_related("acknowledged_by").order_by("-raised_at", "-id"))
+    return sorted(
+        alerts,
+        key=lambda a: (a.status != AlertStatus.OPEN, SEVERITY_RANK.get(a.severity, 9)),
+    )
 
 
 @dataclass

@@ -21,8 +21,8 @@ from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.access import clients_visible_to, get_client_for
 from alliance.web.clinic.models import Session, SessionStatus
 from alliance.web.clinic.services import create_client, next_session
+from alliance.web.dashboard.summaries import alerts_for_page, histories, team_rows
 from alliance.web.dashboard.summaries import caseload as caseload_rows
-from alliance.web.dashboard.summaries import histories, team_rows
 
 
 class ClientForm(forms.Form):
@@ -74,7 +74,7 @@ def _client_context(request: HttpRequest, pk: int) -> dict[str, object]:
         "episode": episode,
         "sessions": sessions,
         "histories": histories(client),
-        "alerts": list(client.alerts.select_related("acknowledged_by")),
+        "alerts": alerts_for_page(client),
         "session_form": SessionForm(initial={"date": timezone.localdate()}),
         "ack_form": AckForm(),
     }

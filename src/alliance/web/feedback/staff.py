@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from alliance.web.audit.log import record
 from alliance.web.clinic.access import get_client_for
 from alliance.web.clinic.models import Session
-from alliance.web.feedback.services import NothingToAskError, create_link
+from alliance.web.feedback.services import NothingToAskError, create_link, link_instruments
 from alliance.web.feedback.views import TABLET_KEY
 
 
@@ -40,7 +40,8 @@ def create_link_view(request: HttpRequest, pk: int) -> HttpResponse:
     url = request.build_absolute_uri(reverse("feedback:start", kwargs={"token": token}))
     qr = segno.make(url, error="m").svg_data_uri(scale=5, dark="#111", light="#fff")
     context = {"session": session, "client": session.episode.client, "link": link, "url": url}
-    return render(request, "feedback/link_created.html", context | {"qr": qr})
+    titles = [i.short_title for i in link_instruments(link)]
+    return render(request, "feedback/link_created.html", context | {"qr": qr, "titles": titles})
 
 
 @login_required

@@ -1,0 +1,227 @@
+"""End to end in a real browser: `alliance serve` in a subprocess, Debian's Chromium via Playwright.
+
+A counselor logs in, creates a client and a session, makes a feedback link; the client answers
+PHQ-9, GAD-7 and the alliance check on a phone-sized screen; the counselor's dashboard then shows
+the scores, the charts and the risk alert. Every page is screenshotted into test-artifacts/ and
+checked with axe-core for serious or critical accessibility violations.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PASSWORD = "e2e-Counselor-pass-7"
+
+pytestmark = pytest.mark.browser
+
+SETUP = f"""
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+from alliance.web.accounts.models import Clinic, Team, User
+clinic = Clinic.objects.create(name="E2E clinic")
+team = Team.objects.create(clinic=clinic, name="E2E team")
+user = User(username="counselor", role="counselor", clinic=clinic, team=team)
+user.set_password({PASSWORD!r})
+user.save()
+"""
+
+
+def _need(path: Path, what: str) -> None:
+    if path.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing at {path}; scripts/test installs it")
+    pytest.skip(f"{what} not installed ({path}); scripts/test installs it")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of the server's own: a SQLite file, or a fresh PostgreSQL database."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        yield f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'e2e.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"alliance_e2e_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[str]:
+    _need(CHROMIUM, "Chromium")
+    _need(AXE, "axe-core")
+    home = tmp_path_factory.mktemp("e2e-web")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "DJANGO_"))}
+    env |= {
+        "DATABASE_URL": database_url,
+        "ALLIANCE_WEB_DIR": str(home),
+        "ALLIANCE_DATA_DIR": str(home / "data"),
+        "DJANGO_SETTINGS_MODULE": "alliance.web.settings",
+    }
+    subprocess.run([sys.executable, "-c", SETUP], env=env, check=True, timeout=300)
+    port = _free_port()
+    exe = Path(sys.executable).with_name("alliance")
+    log = (home / "server.log").open("w")
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(url + "/healthz", proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("server did not start")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _need(CHROMIUM, "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Checker:
+    """Screenshots every page and runs axe-core on it; collects serious/critical violations."""
+
+    def __init__(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.problems: list[str] = []
+        self.pages: list[str] = []
+
+    def __call__(self, page: Any, name: str) -> None:
+        page.screenshot(
+            path=str(ARTIFACTS / f"{len(self.pages) + 1:02d}-{name}.png"), full_page=True
+        )
+        self.pages.append(name)
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document)")
+        for violation in result["violations"]:
+            if violation["impact"] in ("serious", "critical"):
+                targets = [n["target"] for n in violation["nodes"]][:3]
+                self.problems.append(f"{name}: {violation['id']} ({violation['impact']}) {targets}")
+
+
+def test_counselor_and_client_full_flow(server: str, browser: Any) -> None:
+    check = Checker()
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = staff.new_page()
+    page.goto(server + "/")
+    check(page, "login")
+    page.fill("#id_username", "counselor")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/")
+    check(page, "caseload-empty")
+
+    page.click("text=New client")
+    page.fill("#id_display_name", "T.C.")
+    check(page, "client-new")
+    page.click("button:has-text('Create client')")
+    page.click("text=Sessions")
+    page.click("button:has-text('Add session')")
+    check(page, "sessions")
+    page.click("button:has-text('Feedback link for session 1')")
+    link = page.input_value("#link-url")
+    assert "/f/" in link and page.locator("img.qr").count() == 1
+    check(page, "link-created")
+
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, bypass_csp=True
+    )
+    client_page = phone.new_page()
+    client_page.goto(link)
+    answers = {"phq9": "2", "gad7": "1", "alliance_check": "5"}
+    for step, (instrument, value) in enumerate(answers.items(), start=1):
+        assert f"Questionnaire {step} of 3" in client_page.inner_text("main")
+        check(client_page, f"client-{instrument}")
+        for radio in client_page.locator(f"input[type=radio][value='{value}']").all():
+            radio.check()
+        client_page.click("button.primary")
+    client_page.wait_for_url("**/f/thanks/")
+    check(client_page, "client-thanks")
+    client_page.goto(link)
+    assert "Already received" in client_page.inner_text("main")
+
+    page.click("text=Caseload")
+    assert "Risk" in page.inner_text("main")
+    check(page, "caseload-risk")
+    page.click("text=T.C.")
+    main = page.inner_text("main")
+    assert "Risk" in main and "Moderately severe" in main, main
+    assert main.index("Safety") < main.index("Info"), "the risk alert must come first"
+    assert page.locator("svg[role=img]").count() == 3
+    page.click("text=PHQ-9: scores and answers by session (table)")
+    phq9_total = page.locator("section[aria-labelledby=h-phq9] tr.total td").first
+    assert phq9_total.inner_text().startswith("18")
+    check(page, "client-dashboard")
+    assert not check.problems, "\n".join(check.problems)
+
+
+def test_forged_link_page_in_browser(server: str, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+    page = context.new_page()
+    response = page.goto(server + "/f/" + "A" * 43 + "/")
+    assert response.status == 404
+    assert "This link is not valid" in page.inner_text("main")
+    checker = Checker()
+    checker(page, "forged-link")
+    assert not checker.problems, "\n".join(checker.problems)

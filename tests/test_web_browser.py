@@ -225,3 +225,87 @@ def test_forged_link_page_in_browser(server: str, browser: Any) -> None:
     checker = Checker()
     checker(page, "forged-link")
     assert not checker.problems, "\n".join(checker.problems)
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`alliance demo` itself, serving its synthetic caseload (SQLite by design)."""
+    _need(CHROMIUM, "Chromium")
+    _need(AXE, "axe-core")
+    home = tmp_path_factory.mktemp("e2e-demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "DJANGO_"))}
+    env.pop("DATABASE_URL", None)
+    env["ALLIANCE_DATA_DIR"] = str(home / "data")
+    port = _free_port()
+    exe = Path(sys.executable).with_name("alliance")
+    log = (home / "demo.log").open("w")
+    args = ["demo", "--db", str(home / "demo.sqlite3"), "--password", PASSWORD, "--port"]
+    proc = subprocess.Popen(
+        [str(exe), *args, str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    assert "counselor2" in (home / "demo.log").read_text()
+
+
+def _login(browser: Any, url: str, username: str) -> Any:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+    return page
+
+
+def test_demo_pages_for_every_role(demo_server: str, browser: Any) -> None:
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        pytest.skip("the demo is SQLite by design; this ran in the SQLite pass")
+    check = Checker()
+    supervisor = _login(browser, demo_server, "supervisor")
+    rows = supervisor.locator("table.caseload tbody tr")
+    assert "Chris P." in rows.first.inner_text() and "Risk" in rows.first.inner_text()
+    assert "Pat Q." not in supervisor.inner_text("main")  # another team
+    check(supervisor, "demo-caseload-supervisor")
+    supervisor.click("text=Ana R.")
+    assert "Alliance rupture" in supervisor.inner_text("main")
+    assert supervisor.locator("svg[role=img] circle").count() >= 3 * 14
+    check(supervisor, "demo-client-rupture")
+    supervisor.click("text=Team")
+    assert "counselor2" in supervisor.inner_text("main")
+    check(supervisor, "demo-team")
+
+    admin = _login(browser, demo_server, "admin")
+    admin.click("text=Audit log")
+    assert "caseload_view" in admin.inner_text("main")
+    check(admin, "demo-audit")
+    assert not check.problems, "\n".join(check.problems)
+
+
+def test_tablet_mode_in_browser(demo_server: str, browser: Any) -> None:
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        pytest.skip("the demo is SQLite by design; this ran in the SQLite pass")
+    check = Checker()
+    page = _login(browser, demo_server, "counselor")
+    page.click("text=Sam K.")
+    page.click("text=Sessions")
+    page.click("button:has-text('Add session')")
+    page.locator("button:has-text('Hand the tablet over')").first.click()
+    for value in ("0", "0", "4"):
+        for radio in page.locator(f"input[type=radio][value='{value}']").all():
+            radio.check()
+        page.click("button.primary")
+    page.wait_for_url("**/tablet/locked/")
+    check(page, "tablet-locked")
+    page.goto(demo_server + "/")
+    assert page.url.endswith("/tablet/locked/")  # staff pages stay locked
+    page.fill("#id_password", PASSWORD)
+    page.click("button:has-text('Unlock')")
+    assert "Sam K." in page.inner_text("main")
+    assert not check.problems, "\n".join(check.problems)

@@ -98,7 +98,7 @@ def test_forged_expired_and_wrong_step_links_get_clear_pages(world: World) -> No
     assert expired.status_code == 410 and b"expired" in expired.content
     posted = phone.post(reverse("feedback:step", args=[token, 1]), PHQ9_RISK)
     assert posted.status_code == 410
-    assert not Administration.objects.exists()
+    assert not Administration.objects.filter(status="completed").exists()
     outcomes = set(AuditEvent.objects.filter(action="link_open").values_list("outcome", flat=True))
     assert {"forged", "expired"} <= outcomes
 
@@ -126,7 +126,7 @@ def test_last_page_cannot_skip_earlier_ones(world: World) -> None:
     _, token = new_link(world)
     response = HttpClient().post(reverse("feedback:step", args=[token, 3]), ALLIANCE_ANSWERS)
     assert response.status_code == 400 and b"Please answer PHQ-9, GAD-7 first" in response.content
-    assert not Administration.objects.exists()
+    assert not Administration.objects.filter(status="completed").exists()
 
 
 @override_settings(ALLIANCE_LINK_LOOKUPS_PER_WINDOW=3)
@@ -170,3 +170,23 @@ def test_tablet_mode_returns_to_a_locked_screen(world: World) -> None:
     right = tablet.post(reverse("feedback:locked"), {"password": "correct-Horse-battery-9"})
     assert right.url == reverse("dashboard:client", args=[world.own.pk])
     assert tablet.get(reverse("dashboard:caseload")).status_code == 200
+
+
+def test_links_create_pending_administrations_that_complete_or_expire(world: World) -> None:
+    session, _ = new_link(world)
+    pending = Administration.objects.filter(session=session, status="pending")
+    assert sorted(pending.values_list("instrument", flat=True)) == [
+        "alliance_check",
+        "gad7",
+        "phq9",
+    ]
+    staff = logged_in(world.counselor)
+    page = staff.get(reverse("dashboard:sessions", args=[world.own.pk])).content.decode()
+    assert "PHQ-9 <em>pending</em>" in page
+    Administration.objects.update(due_by=timezone.now() - timedelta(seconds=1))
+    staff.get(reverse("dashboard:caseload"))
+    assert Administration.objects.filter(status="expired").count() == 3
+    _, second = new_link(world)
+    answer_all(HttpClient(), second)
+    assert Administration.objects.filter(session=session).count() == 3
+    assert set(Administration.objects.values_list("status", flat=True)) == {"completed"}

@@ -141,6 +141,7 @@ class Administration(models.Model):
     score = models.JSONField(default=dict, blank=True)
     total = models.FloatField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    due_by = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -115,18 +115,58 @@ def record_administration(
     channel: str,
     when: datetime.datetime | None = None,
 ) -> Administration:
-    """Score ``answers`` with the core and store them as a completed administration."""
+    """Score ``answers`` with the core and store them as completed: the pending administration
+    a link created for this session and instrument becomes completed, else a new row is made."""
     keyed = normalise_answers(instrument, answers)
     result = score(instrument, keyed)
-    return Administration.objects.create(
-        session=session,
-        instrument=instrument.id,
-        channel=channel,
-        status=AdministrationStatus.COMPLETED,
-        answers=dict(keyed),
-        score=_jsonable(asdict(result)),
-        total=result.total,
-        completed_at=when or timezone.now(),
+    values = {
+        "channel": channel,
+        "status": AdministrationStatus.COMPLETED,
+        "answers": dict(keyed),
+        "score": _jsonable(asdict(result)),
+        "total": result.total,
+        "completed_at": when or timezone.now(),
+    }
+    pending = (
+        session.administrations.filter(
+            instrument=instrument.id,
+            status__in=[AdministrationStatus.PENDING, AdministrationStatus.EXPIRED],
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if pending is None:
+        return Administration.objects.create(session=session, instrument=instrument.id, **values)
+    for name, value in values.items():
+        setattr(pending, name, value)
+    pending.save()
+    return pending
+
+
+def request_administrations(
+    session: Session, instruments: list[Instrument], channel: str, due_by: datetime.datetime
+) -> None:
+    """A pending administration for each instrument a new link asks (reusing an open or expired
+    request for the same session and instrument, so re-sent links never multiply rows)."""
+    waiting = [AdministrationStatus.PENDING, AdministrationStatus.EXPIRED]
+    for instrument in instruments:
+        row = session.administrations.filter(instrument=instrument.id, status__in=waiting).first()
+        if row is None:
+            Administration.objects.create(
+                session=session, instrument=instrument.id, channel=channel, due_by=due_by
+            )
+            continue
+        row.status, row.channel = AdministrationStatus.PENDING, channel
+        row.due_by = max(row.due_by or due_by, due_by)
+        row.save(update_fields=["status", "channel", "due_by"])
+
+
+def expire_overdue() -> int:
+    """Mark pending administrations whose links have all expired; returns how many."""
+    return int(
+        Administration.objects.filter(
+            status=AdministrationStatus.PENDING, due_by__lt=timezone.now()
+        ).update(status=AdministrationStatus.EXPIRED)
     )
 
 

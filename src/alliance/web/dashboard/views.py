@@ -20,7 +20,7 @@ from alliance.web.audit.log import record
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.access import clients_visible_to, get_client_for
 from alliance.web.clinic.models import Session, SessionStatus
-from alliance.web.clinic.services import create_client, next_session
+from alliance.web.clinic.services import create_client, expire_overdue, next_session
 from alliance.web.dashboard.summaries import alerts_for_page, histories, team_rows
 from alliance.web.dashboard.summaries import caseload as caseload_rows
 
@@ -44,8 +44,9 @@ class AckForm(forms.Form):
 @login_required
 @never_cache
 def caseload(request: HttpRequest) -> HttpResponse:
+    expire_overdue()
     rows = caseload_rows(clients_visible_to(request.user))
-    record(request, "caseload_view", object_type="caseload", object_id=len(rows))
+    record(request, "caseload_view", object_type="caseload")
     return render(request, "dashboard/caseload.html", {"rows": rows})
 
 
@@ -67,14 +68,17 @@ def client_new(request: HttpRequest) -> HttpResponse:
 
 def _client_context(request: HttpRequest, pk: int) -> dict[str, object]:
     client = get_client_for(request.user, pk, request)
+    expire_overdue()
     episode = client.current_episode()
     sessions = list(episode.sessions.all()) if episode else []
+    alerts = alerts_for_page(client)
     return {
         "client": client,
         "episode": episode,
         "sessions": sessions,
         "histories": histories(client),
-        "alerts": alerts_for_page(client),
+        "alerts": [a for a in alerts if a.is_open],
+        "earlier_alerts": [a for a in alerts if not a.is_open],
         "session_form": SessionForm(initial={"date": timezone.localdate()}),
         "ack_form": AckForm(),
     }

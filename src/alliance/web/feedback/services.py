@@ -20,7 +20,12 @@ from alliance.core.scoring import Answer, normalise_answers
 from alliance.web.accounts.models import Throttle
 from alliance.web.alerts.services import refresh_alerts
 from alliance.web.clinic.models import AdministrationStatus, Session
-from alliance.web.clinic.services import instruments_for_session, record_administration, registry
+from alliance.web.clinic.services import (
+    instruments_for_session,
+    record_administration,
+    registry,
+    request_administrations,
+)
 from alliance.web.feedback.models import FeedbackLink, hash_token, new_token
 
 
@@ -34,18 +39,20 @@ class LinkGoneError(Exception):
 
 def create_link(session: Session, user: Any, channel: str = "link") -> tuple[FeedbackLink, str]:
     """A new link for ``session``; returns the row and the raw token (shown once, never stored)."""
-    instruments = [i.id for i in instruments_for_session(session)]
+    instruments = instruments_for_session(session)
     if not instruments:
         raise NothingToAskError("every measure for this session is already complete")
     token = new_token()
-    link = FeedbackLink.objects.create(
-        session=session,
-        token_hash=hash_token(token),
-        instruments=instruments,
-        channel=channel,
-        created_by=user,
-        expires_at=timezone.now() + timedelta(days=settings.ALLIANCE_LINK_DAYS),
-    )
+    with transaction.atomic():
+        link = FeedbackLink.objects.create(
+            session=session,
+            token_hash=hash_token(token),
+            instruments=[i.id for i in instruments],
+            channel=channel,
+            created_by=user,
+            expires_at=timezone.now() + timedelta(days=settings.ALLIANCE_LINK_DAYS),
+        )
+        request_administrations(session, instruments, channel, link.expires_at)
     return link, token
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -190,3 +191,32 @@ def test_links_create_pending_administrations_that_complete_or_expire(world: Wor
     answer_all(HttpClient(), second)
     assert Administration.objects.filter(session=session).count() == 3
     assert set(Administration.objects.values_list("status", flat=True)) == {"completed"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_final_submits_record_once(world: World) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race is exercised on PostgreSQL")
+    session, token = new_link(world)
+    for step, answers in enumerate(STEPS[:2], start=1):
+        HttpClient().post(reverse("feedback:step", args=[token, step]), answers)
+    barrier = threading.Barrier(4)
+    codes: list[int] = []
+
+    def submit() -> None:
+        try:
+            barrier.wait(timeout=30)
+            response = HttpClient().post(reverse("feedback:step", args=[token, 3]), STEPS[2])
+            codes.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(codes) == [302, 410, 410, 410]
+    done = Administration.objects.filter(session=session, status="completed")
+    assert done.count() == 3
+    assert Alert.objects.filter(client=world.own, kind="risk", status="open").count() == 1

@@ -208,3 +208,14 @@ def test_long_names_are_refused_by_the_form(world: World) -> None:
     response = http.post(reverse("dashboard:client_new"), {"display_name": "y" * 101})
     assert response.status_code == 200 and b"at most 100" in response.content
     assert Client.objects.count() == 4
+
+
+def test_django_admin_login_shares_the_lockout(world: World) -> None:
+    world.admin.is_staff = True
+    world.admin.save()
+    http = HttpClient()
+    for _ in range(settings.ALLIANCE_LOGIN_MAX_FAILURES):
+        http.post("/admin/login/", {"username": "admin_a", "password": "wrong"})
+    response = http.post("/admin/login/", {"username": "admin_a", "password": PASSWORD})
+    assert response.status_code == 200 and b"locked" in response.content
+    assert http.get("/admin/").status_code == 302

@@ -72,6 +72,7 @@ def demo_command(
     from alliance.web.demo import LOGINS, seed
 
     result = seed(password)
+    db.chmod(0o600)  # synthetic, but a real database holds health data: private by default
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     typer.echo(f"alliance demo: {result['clients']} synthetic clients in {db}")
     typer.echo(f"Logins: {', '.join(LOGINS)} (also counselor3, another team)")

@@ -4,12 +4,15 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from alliance.web.accounts.views import AdminLockoutAuthenticationForm
+
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
 admin.site.site_header = "alliance administration"
+admin.site.login_form = AdminLockoutAuthenticationForm
 
 urlpatterns = [
     path("healthz", healthz),

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 
@@ -19,7 +20,12 @@ def _key(username: str) -> str:
     return f"login:{username.strip().lower()[:150]}"
 
 
-class LockoutAuthenticationForm(AuthenticationForm):
+class LockoutMixin:
+    """Refuse a locked user name before checking the password; count failures; audit both."""
+
+    data: Any
+    request: Any
+
     def clean(self) -> dict[str, Any]:
         username = self.data.get("username", "")
         window = settings.ALLIANCE_LOGIN_LOCK_SECONDS
@@ -27,13 +33,21 @@ class LockoutAuthenticationForm(AuthenticationForm):
             record(self.request, "login", object_type="user", outcome="locked")
             raise forms.ValidationError(LOCKED_MESSAGE, code="locked")
         try:
-            cleaned: dict[str, Any] = super().clean()
+            cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
         except forms.ValidationError:
             Throttle.hit(_key(username), window)
             record(self.request, "login", object_type="user", outcome="failed")
             raise
         Throttle.clear(_key(username))
         return cleaned
+
+
+class LockoutAuthenticationForm(LockoutMixin, AuthenticationForm):
+    pass
+
+
+class AdminLockoutAuthenticationForm(LockoutMixin, AdminAuthenticationForm):
+    """Django admin's login shares the lockout."""
 
 
 class LoginView(auth_views.LoginView):

@@ -167,3 +167,27 @@ def test_demo_command_builds_a_database_and_private_keys(tmp_path: Path) -> None
     for key_file in ("field_keys", "secret_key"):
         mode = stat.S_IMODE((tmp_path / key_file).stat().st_mode)
         assert mode == 0o600, key_file
+
+
+def test_plan_edits_and_discharge_change_what_links_ask(world: World) -> None:
+    http = logged_in(world.counselor)
+    http.post(
+        reverse("dashboard:plan_add", args=[world.own.pk]),
+        {"instrument": "satisfaction_check", "timing": "discharge"},
+    )
+    bad = http.post(
+        reverse("dashboard:plan_add", args=[world.own.pk]), {"instrument": "srs", "timing": "x"}
+    )
+    assert bad.status_code == 400  # licensed without text, unknown timing
+    episode = world.own.current_episode()
+    assert episode is not None
+    gad7 = episode.plan.get(instrument="gad7")
+    http.post(reverse("dashboard:plan_remove", args=[gad7.pk]))
+    session = episode.sessions.get()
+    page = http.post(reverse("feedback:create_link", args=[session.pk])).content.decode()
+    assert "It asks: PHQ-9, Alliance check." in page
+    http.post(reverse("dashboard:episode_close", args=[world.own.pk]))
+    episode.refresh_from_db()
+    assert episode.closed_on is not None
+    page = http.post(reverse("feedback:create_link", args=[session.pk])).content.decode()
+    assert "Satisfaction" in page.split("It asks:")[1].split("</p>")[0]

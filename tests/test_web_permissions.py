@@ -58,6 +58,26 @@ TARGETS = [
         {},
         True,
     ),
+    Target(
+        "plan add",
+        "post",
+        lambda c: reverse("dashboard:plan_add", args=[c.pk]),
+        {"instrument": "satisfaction_check", "timing": "discharge"},
+        True,
+    ),
+    Target(
+        "plan remove",
+        "post",
+        lambda c: reverse(
+            "dashboard:plan_remove",
+            args=[c.current_episode().plan.first().pk],  # type: ignore[union-attr]
+        ),
+        {},
+        True,
+    ),
+    Target(
+        "discharge", "post", lambda c: reverse("dashboard:episode_close", args=[c.pk]), {}, True
+    ),
     Target("tablet", "post", lambda c: reverse("feedback:tablet", args=[_session(c)]), {}, True),
     Target(
         "acknowledge alert",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -19,8 +21,8 @@ from alliance.web.alerts.services import acknowledge
 from alliance.web.audit.log import record
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.access import clients_visible_to, get_client_for
-from alliance.web.clinic.models import Session, SessionStatus
-from alliance.web.clinic.services import create_client, expire_overdue, next_session
+from alliance.web.clinic.models import MeasurePlanItem, Session, SessionStatus, Timing
+from alliance.web.clinic.services import create_client, expire_overdue, next_session, registry
 from alliance.web.dashboard.summaries import alerts_for_page, histories, team_rows
 from alliance.web.dashboard.summaries import caseload as caseload_rows
 
@@ -33,6 +35,16 @@ class ClientForm(forms.Form):
 class SessionForm(forms.Form):
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     status = forms.ChoiceField(choices=SessionStatus.choices, initial=SessionStatus.SCHEDULED)
+
+
+class PlanItemForm(forms.Form):
+    instrument = forms.ChoiceField(choices=())
+    timing = forms.ChoiceField(choices=Timing.choices)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ready = [(i.id, i.short_title) for i in registry().all() if i.has_text]
+        self.fields["instrument"].choices = ready
 
 
 class AckForm(forms.Form):
@@ -80,6 +92,8 @@ def _client_context(request: HttpRequest, pk: int) -> dict[str, object]:
         "alerts": [a for a in alerts if a.is_open],
         "earlier_alerts": [a for a in alerts if not a.is_open],
         "session_form": SessionForm(initial={"date": timezone.localdate()}),
+        "plan_form": PlanItemForm(),
+        "plan": list(episode.plan.all()) if episode else [],
         "ack_form": AckForm(),
     }
 
@@ -108,6 +122,58 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "dashboard/form_error.html", {"form": form}, status=400)
     session = next_session(episode, form.cleaned_data["date"], form.cleaned_data["status"])
     record(request, "session_create", session, clinic_id=client.clinic_id)
+    return redirect("dashboard:sessions", pk=client.pk)
+
+
+@login_required
+@never_cache
+@require_POST
+def plan_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add an instrument and timing to the current episode's measure plan."""
+    client = get_client_for(request.user, pk, request, write=True, action="plan_update")
+    form = PlanItemForm(request.POST)
+    episode = client.current_episode()
+    if not form.is_valid() or episode is None:
+        return render(request, "dashboard/form_error.html", {"form": form}, status=400)
+    item, _ = MeasurePlanItem.objects.get_or_create(
+        episode=episode,
+        instrument=form.cleaned_data["instrument"],
+        timing=form.cleaned_data["timing"],
+        defaults={"order": episode.plan.count()},
+    )
+    record(request, "plan_update", item, object_type="measureplanitem", clinic_id=client.clinic_id)
+    return redirect("dashboard:sessions", pk=client.pk)
+
+
+@login_required
+@never_cache
+@require_POST
+def plan_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    item = MeasurePlanItem.objects.select_related("episode").filter(pk=pk).first()
+    if item is None:
+        record(
+            request, "plan_update", object_type="measureplanitem", object_id=pk, outcome="denied"
+        )
+        raise Http404("No such plan item")
+    client = get_client_for(
+        request.user, item.episode.client_id, request, write=True, action="plan_update"
+    )
+    record(request, "plan_update", item, object_type="measureplanitem", clinic_id=client.clinic_id)
+    item.delete()
+    return redirect("dashboard:sessions", pk=client.pk)
+
+
+@login_required
+@never_cache
+@require_POST
+def episode_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """Discharge: close the current episode; links made afterwards add discharge measures."""
+    client = get_client_for(request.user, pk, request, write=True, action="episode_close")
+    episode = client.current_episode()
+    if episode is not None and episode.closed_on is None:
+        episode.closed_on = timezone.localdate()
+        episode.save(update_fields=["closed_on"])
+        record(request, "episode_close", episode, clinic_id=client.clinic_id)
     return redirect("dashboard:sessions", pk=client.pk)
 
 

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 from alliance.core.licensed_text import default_data_dir
 
@@ -45,4 +46,15 @@ def field_keys(data_dir: Path) -> list[str]:
     raw = os.environ.get("ALLIANCE_FIELD_KEYS") or _private_file(
         data_dir / "field_keys", Fernet.generate_key().decode()
     )
-    return [k.strip() for k in raw.split(",") if k.strip()]
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    for key in keys:
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ImproperlyConfigured(
+                "ALLIANCE_FIELD_KEYS must be Fernet keys (32 url-safe base64-encoded bytes), "
+                "comma-separated"
+            ) from None
+    if not keys:
+        raise ImproperlyConfigured("ALLIANCE_FIELD_KEYS is empty")
+    return keys

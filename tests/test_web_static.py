@@ -1,0 +1,43 @@
+"""Guards that need no database: templates load nothing from outside and carry no inline code
+(the CSP forbids it), and key settings fail clearly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from alliance.web.keys import field_keys
+
+WEB = Path(__file__).resolve().parents[1] / "src" / "alliance" / "web"
+TEMPLATES = sorted(WEB.glob("**/templates/**/*.html"))
+
+
+def test_there_are_templates() -> None:
+    assert len(TEMPLATES) > 15
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_templates_have_no_inline_code_or_external_assets(template: Path) -> None:
+    text = template.read_text("utf-8")
+    assert "<script" not in text and " style=" not in text and "<style" not in text
+    assert not re.search(r"<[^>]*\son[a-z]+=", text), "no inline event handlers"
+    assert not re.search(r"(src|href)=\"(https?:)?//", text), "no CDN or external assets"
+    assert "javascript:" not in text
+
+
+def test_bad_field_keys_fail_at_startup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLIANCE_FIELD_KEYS", "not-a-fernet-key")
+    with pytest.raises(ImproperlyConfigured, match="Fernet keys"):
+        field_keys(tmp_path)
+
+
+def test_generated_field_key_is_private_and_stable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ALLIANCE_FIELD_KEYS")
+    first = field_keys(tmp_path)
+    assert field_keys(tmp_path) == first
+    assert (tmp_path / "field_keys").stat().st_mode & 0o777 == 0o600

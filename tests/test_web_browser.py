@@ -230,6 +230,8 @@ def test_forged_link_page_in_browser(server: str, browser: Any) -> None:
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`alliance demo` itself, serving its synthetic caseload (SQLite by design)."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        pytest.skip("the demo is SQLite by design; this ran in the SQLite pass")
     _need(CHROMIUM, "Chromium")
     _need(AXE, "axe-core")
     home = tmp_path_factory.mktemp("e2e-demo")
@@ -265,8 +267,6 @@ def _login(browser: Any, url: str, username: str) -> Any:
 
 
 def test_demo_pages_for_every_role(demo_server: str, browser: Any) -> None:
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pytest.skip("the demo is SQLite by design; this ran in the SQLite pass")
     check = Checker()
     supervisor = _login(browser, demo_server, "supervisor")
     rows = supervisor.locator("table.caseload tbody tr")
@@ -289,8 +289,6 @@ def test_demo_pages_for_every_role(demo_server: str, browser: Any) -> None:
 
 
 def test_tablet_mode_in_browser(demo_server: str, browser: Any) -> None:
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pytest.skip("the demo is SQLite by design; this ran in the SQLite pass")
     check = Checker()
     page = _login(browser, demo_server, "counselor")
     page.click("text=Sam K.")

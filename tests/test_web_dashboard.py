@@ -191,3 +191,13 @@ def test_plan_edits_and_discharge_change_what_links_ask(world: World) -> None:
     assert episode.closed_on is not None
     page = http.post(reverse("feedback:create_link", args=[session.pk])).content.decode()
     assert "Satisfaction" in page.split("It asks:")[1].split("</p>")[0]
+
+
+def test_demo_and_serve_have_help() -> None:
+    from typer.testing import CliRunner
+
+    from alliance.cli import app
+
+    for command in ("demo", "serve"):
+        result = CliRunner().invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "--port" in result.output

@@ -88,5 +88,9 @@ def serve_command(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> No
     """Run the web app: apply migrations, then serve with waitress (not runserver)."""
     _django()
     _migrate()
+    if host not in ("127.0.0.1", "localhost") and not os.environ.get("ALLOWED_HOSTS"):
+        typer.echo(
+            "note: set ALLOWED_HOSTS to the names clients use to reach this server", err=True
+        )
     typer.echo(f"alliance serving on http://{host}:{port}/", err=True)
     _serve(host, port)

@@ -219,3 +219,17 @@ def test_django_admin_login_shares_the_lockout(world: World) -> None:
     response = http.post("/admin/login/", {"username": "admin_a", "password": PASSWORD})
     assert response.status_code == 200 and b"locked" in response.content
     assert http.get("/admin/").status_code == 302
+
+
+@override_settings(ALLIANCE_LOGIN_MAX_FAILURES_PER_IP=4)
+def test_one_address_trying_many_names_is_locked_out(world: World) -> None:
+    http = HttpClient()
+    for name in ("a", "b", "c", "d"):
+        assert login(http, name, "wrong-password") == 200
+    response = http.post(reverse("accounts:login"), {"username": "couns_a", "password": PASSWORD})
+    assert b"locked" in response.content
+
+
+def test_csrf_failure_page_is_friendly(world: World) -> None:
+    response = HttpClient(enforce_csrf_checks=True).post(reverse("accounts:login"), {})
+    assert response.status_code == 403 and b"Please reload the page" in response.content

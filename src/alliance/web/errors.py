@@ -27,3 +27,13 @@ def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return _page(request, 500, "Something went wrong", "Please try again in a moment.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return _page(
+        request,
+        403,
+        "Please reload the page",
+        "This form had expired or your browser blocked its cookie. Go back, reload the page "
+        "and send it again.",
+    )

@@ -11,7 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 
 from alliance.web.accounts.models import Throttle
-from alliance.web.audit.log import record
+from alliance.web.audit.log import client_ip, record
 
 LOCKED_MESSAGE = "Too many failed attempts. This account is locked for a while; try again later."
 
@@ -21,7 +21,8 @@ def _key(username: str) -> str:
 
 
 class LockoutMixin:
-    """Refuse a locked user name before checking the password; count failures; audit both."""
+    """Refuse a locked user name (or an address trying many names) before checking the password;
+    count failures; audit both."""
 
     data: Any
     request: Any
@@ -29,13 +30,18 @@ class LockoutMixin:
     def clean(self) -> dict[str, Any]:
         username = self.data.get("username", "")
         window = settings.ALLIANCE_LOGIN_LOCK_SECONDS
-        if Throttle.current(_key(username), window) >= settings.ALLIANCE_LOGIN_MAX_FAILURES:
+        ip_key = f"login-ip:{client_ip(self.request) or 'unknown'}"
+        if (
+            Throttle.current(_key(username), window) >= settings.ALLIANCE_LOGIN_MAX_FAILURES
+            or Throttle.current(ip_key, window) >= settings.ALLIANCE_LOGIN_MAX_FAILURES_PER_IP
+        ):
             record(self.request, "login", object_type="user", outcome="locked")
             raise forms.ValidationError(LOCKED_MESSAGE, code="locked")
         try:
             cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
         except forms.ValidationError:
             Throttle.hit(_key(username), window)
+            Throttle.hit(ip_key, window)
             record(self.request, "login", object_type="user", outcome="failed")
             raise
         Throttle.clear(_key(username))

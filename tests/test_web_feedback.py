@@ -63,6 +63,19 @@ def test_client_completes_three_pages_once(world: World) -> None:
     assert again.status_code == 410
     assert Administration.objects.filter(session=session).count() == 3
     assert phone.get(reverse("feedback:start", args=[token])).status_code == 410
+    actions = list(
+        AuditEvent.objects.filter(object_type="feedbacklink")
+        .order_by("id")
+        .values_list("action", "outcome")
+    )
+    assert actions[:5] == [
+        ("link_create", "ok"),
+        ("link_open", "ok"),
+        ("link_answer", "ok"),
+        ("link_answer", "ok"),
+        ("link_submit", "ok"),
+    ]
+    assert actions[5:] == [("link_open", "used"), ("link_open", "used")]  # re-submit, reopen
 
 
 def test_answers_are_kept_between_pages_in_a_draft(world: World) -> None:

@@ -101,6 +101,7 @@ def step(request: HttpRequest, token: str, step: int) -> HttpResponse:
     try:
         if not context["last"]:
             services.save_draft(link, instrument, answers)
+            record(request, "link_answer", link, clinic_id=_clinic(link))
             return redirect("feedback:step", token=token, step=step + 1)
         services.submit(link, instrument, answers)
     except services.LinkGoneError as gone:

@@ -233,3 +233,13 @@ def test_concurrent_final_submits_record_once(world: World) -> None:
     done = Administration.objects.filter(session=session, status="completed")
     assert done.count() == 3
     assert Alert.objects.filter(client=world.own, kind="risk", status="open").count() == 1
+
+
+def test_oversized_answer_posts_get_400_and_save_nothing(world: World) -> None:
+    _, token = new_link(world)
+    phone = HttpClient()
+    big = phone.post(reverse("feedback:step", args=[token, 1]), {"phq9_1": "1" * 200_000})
+    assert big.status_code == 400
+    many = {f"x{i}": "1" for i in range(500)}
+    assert phone.post(reverse("feedback:step", args=[token, 1]), many).status_code == 400
+    assert FeedbackLink.objects.get().draft == {}

@@ -176,3 +176,27 @@ def test_guessing_ids_reveals_nothing(world: World) -> None:
     assert http.post(reverse("dashboard:alert_ack", args=[424242]), {"note": "x"}).status_code == (
         404
     )
+
+
+HUGE = 10**30
+
+
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("get", f"/clients/{HUGE}/"),
+        ("get", f"/clients/{HUGE}/sessions/"),
+        ("post", f"/clients/{HUGE}/sessions/new/"),
+        ("post", f"/sessions/{HUGE}/status/"),
+        ("post", f"/sessions/{HUGE}/link/"),
+        ("post", f"/sessions/{HUGE}/tablet/"),
+        ("post", f"/alerts/{HUGE}/ack/"),
+        ("post", f"/clients/{HUGE}/plan/"),
+        ("post", f"/plan/{HUGE}/remove/"),
+        ("post", f"/clients/{HUGE}/discharge/"),
+        ("get", f"/f/{'a' * 43}/{HUGE}/"),
+    ],
+)
+def test_out_of_range_ids_are_404_not_500(world: World, method: str, url: str) -> None:
+    response = getattr(logged_in(world.counselor), method)(url, {"note": "x"})
+    assert response.status_code == 404

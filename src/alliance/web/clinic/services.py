@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -123,7 +122,7 @@ def record_administration(
         "channel": channel,
         "status": AdministrationStatus.COMPLETED,
         "answers": dict(keyed),
-        "score": _jsonable(asdict(result)),
+        "score": result.to_dict(),
         "total": result.total,
         "completed_at": when or timezone.now(),
     }
@@ -168,10 +167,3 @@ def expire_overdue() -> int:
             status=AdministrationStatus.PENDING, due_by__lt=timezone.now()
         ).update(status=AdministrationStatus.EXPIRED)
     )
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    """Scores are plain numbers, strings and lists already; keep that explicit."""
-    return {k: v for k, v in data.items() if k != "item_scores"} | {
-        "item_scores": dict(data.get("item_scores") or {})
-    }

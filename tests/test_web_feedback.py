@@ -143,12 +143,16 @@ def test_last_page_cannot_skip_earlier_ones(world: World) -> None:
     assert not Administration.objects.filter(status="completed").exists()
 
 
-@override_settings(ALLIANCE_LINK_LOOKUPS_PER_WINDOW=3)
-def test_token_lookups_are_rate_limited_per_ip(world: World) -> None:
+@override_settings(ALLIANCE_LINK_MISSES_PER_WINDOW=3)
+def test_token_guessing_is_rate_limited_per_ip(world: World) -> None:
+    _, token = new_link(world)
     phone = HttpClient()
+    for _ in range(10):  # real links never count against the address
+        assert phone.get(reverse("feedback:step", args=[token, 1])).status_code == 200
     codes = [phone.get(reverse("feedback:start", args=["y" * 43])).status_code for _ in range(5)]
     assert codes == [404, 404, 404, 429, 429]
-    assert AuditEvent.objects.filter(outcome="rate_limited").count() == 2
+    assert phone.get(reverse("feedback:step", args=[token, 1])).status_code == 429
+    assert AuditEvent.objects.filter(outcome="rate_limited").count() == 3
 
 
 def test_two_links_for_one_session_never_duplicate_a_measure(world: World) -> None:

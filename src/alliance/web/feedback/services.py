@@ -56,10 +56,19 @@ def create_link(session: Session, user: Any, channel: str = "link") -> tuple[Fee
     return link, token
 
 
+def _miss_key(ip: str | None) -> str:
+    return f"link-miss:{ip or 'unknown'}"
+
+
 def over_rate_limit(ip: str | None) -> bool:
-    """Count one token lookup from ``ip``; true once it exceeds the window's allowance."""
-    count = Throttle.hit(f"link-ip:{ip or 'unknown'}", settings.ALLIANCE_LINK_WINDOW_SECONDS)
-    return count > settings.ALLIANCE_LINK_LOOKUPS_PER_WINDOW
+    """True once ``ip`` has looked up too many unknown tokens in the window. Only misses count,
+    so a waiting room of clients behind one clinic address is never blocked by real links."""
+    count = Throttle.current(_miss_key(ip), settings.ALLIANCE_LINK_WINDOW_SECONDS)
+    return count >= settings.ALLIANCE_LINK_MISSES_PER_WINDOW
+
+
+def count_miss(ip: str | None) -> None:
+    Throttle.hit(_miss_key(ip), settings.ALLIANCE_LINK_WINDOW_SECONDS)
 
 
 def find_link(token: str) -> FeedbackLink | None:

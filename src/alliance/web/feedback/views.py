@@ -46,6 +46,7 @@ def _open(request: HttpRequest, token: str) -> FeedbackLink | HttpResponse:
         return problem(request, "limited")
     link = services.find_link(token)
     if link is None:
+        services.count_miss(client_ip(request))
         record(request, "link_open", object_type="feedbacklink", outcome="forged")
         return problem(request, "forged")
     if link.state != "open":

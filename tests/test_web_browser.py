@@ -288,6 +288,24 @@ def test_demo_pages_for_every_role(demo_server: str, browser: Any) -> None:
     assert not check.problems, "\n".join(check.problems)
 
 
+def test_demo_shows_every_alert_kind(demo_server: str, browser: Any) -> None:
+    """Issue 4 end to end: each kind of alert the core raises reaches the counselor's page."""
+    check = Checker()
+    page = _login(browser, demo_server, "counselor")
+    page.click("text=Chris P.")
+    shown = page.inner_text("main")
+    for label in ("Risk", "Not on track", "Reliable deterioration", "No reliable change"):
+        assert label in shown, label
+    assert "risk protocol" in shown  # the suggestion travels with the alert
+    check(page, "demo-client-all-alerts")
+    page.goto(demo_server + "/")
+    page.click("text=Ana R.")
+    shown = page.inner_text("main")
+    assert "Alliance rupture" in shown and "Metacommunicate" in shown
+    check(page, "demo-client-rupture-counselor")
+    assert not check.problems, "\n".join(check.problems)
+
+
 def test_tablet_mode_in_browser(demo_server: str, browser: Any) -> None:
     check = Checker()
     page = _login(browser, demo_server, "counselor")

@@ -167,3 +167,16 @@ LOGGING = {
         "django.request": {"level": "ERROR", "propagate": True},
     },
 }
+
+# Safety-alert emails go through Django's email backend: the console by default, SMTP when set.
+EMAIL_BACKEND = os.environ.get(
+    "ALLIANCE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("ALLIANCE_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("ALLIANCE_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("ALLIANCE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("ALLIANCE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _flag("ALLIANCE_EMAIL_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("ALLIANCE_FROM_EMAIL", "alliance@localhost")
+# Where staff reach the app, for links in emails.
+ALLIANCE_BASE_URL = os.environ.get("ALLIANCE_BASE_URL", "http://127.0.0.1:8000")

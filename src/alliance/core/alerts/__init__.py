@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alliance.core.alerts.frame import Frame, from_arrays, from_observations
-from alliance.core.alerts.lifecycle import Action, plan_lifecycle
+from alliance.core.alerts.lifecycle import Action, Stored, plan_lifecycle
 from alliance.core.alerts.rules import evaluate
 from alliance.core.alerts.types import KINDS, AlertConfig, Finding, Observation
 from alliance.core.instruments import Instrument, bundled_instruments
@@ -22,6 +22,7 @@ __all__ = [
     "Finding",
     "Frame",
     "Observation",
+    "Stored",
     "evaluate",
     "evaluate_client",
     "from_arrays",

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from alliance.core.alerts import Finding, Observation, evaluate_client, plan_lifecycle
+from alliance.core.alerts import Finding, Observation, Stored, evaluate_client, plan_lifecycle
+from alliance.web.accounts.models import Role
 from alliance.web.alerts.models import Alert, AlertStatus, Severity
 from alliance.web.clinic.models import Administration, AdministrationStatus, Client, Episode
 
@@ -59,7 +64,7 @@ def refresh_alerts(episode: Episode) -> list[Alert]:
     client: Client = episode.client
     rows = Alert.objects.select_for_update().filter(client=client).order_by("raised_at", "id")
     newest: dict[Key, Alert] = {_key(a): a for a in rows}
-    stored = {key: alert.status for key, alert in newest.items()}
+    stored = {key: Stored(alert.status, alert.session_number) for key, alert in newest.items()}
     touched = []
     for action in plan_lifecycle(stored, current_findings(episode)):
         alert = newest.get(action.key)
@@ -83,21 +88,17 @@ def _values(finding: Finding) -> dict[str, Any]:
 
 def _apply(client: Client, alert: Alert | None, verb: str, finding: Finding) -> Alert:
     values = _values(finding)
-    newer_safety = (
-        alert is not None
-        and alert.status == AlertStatus.ACKNOWLEDGED
-        and finding.severity == Severity.SAFETY
-        and finding.session > (alert.session_number or 0)
-    )
-    if alert is None or verb in ("raise", "reraise") or newer_safety:
-        # A new safety answer after an acknowledgement is a new event someone must see.
-        return Alert.objects.create(
+    if alert is None or verb in ("raise", "reraise"):
+        created = Alert.objects.create(
             client=client,
             kind=finding.kind,
             rule=finding.rule,
             instrument=finding.instrument,
             **values,
         )
+        if created.severity == Severity.SAFETY:
+            transaction.on_commit(lambda: notify_safety_alert(created))
+        return created
     for name, value in values.items():
         setattr(alert, name, value)
     alert.save()
@@ -111,3 +112,31 @@ def acknowledge(alert: Alert, user: Any, note: str) -> Alert:
     alert.note = note  # type: ignore[assignment]
     alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "note"])
     return alert
+
+
+def notify_safety_alert(alert: Alert) -> int:
+    """Email the client's counselor and their team's supervisors about a new safety alert.
+
+    The message carries no PHI (no name, no answers): only that a safety alert exists and where
+    to see it, since email leaves the clinic's control.
+    """
+    recipients = _safety_recipients(alert.client)
+    if not recipients:
+        return 0
+    path = reverse("dashboard:client", args=[alert.client_id])
+    body = (
+        f"A safety alert ({alert.rule}) was raised for client #{alert.client_id} on your caseload "
+        f"at session {alert.session_number}.\n\nFollow your clinic's risk protocol. "
+        f"Open the client in alliance: {settings.ALLIANCE_BASE_URL.rstrip('/')}{path}\n"
+    )
+    return send_mail("alliance: safety alert", body, None, recipients, fail_silently=False)
+
+
+def _safety_recipients(client: Client) -> list[str]:
+    counselor = client.counselor
+    users = [counselor]
+    if counselor.team_id is not None:
+        users += list(
+            get_user_model().objects.filter(team_id=counselor.team_id, role=Role.SUPERVISOR)
+        )
+    return sorted({u.email for u in users if u.email and u.is_active})

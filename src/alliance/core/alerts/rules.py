@@ -83,18 +83,17 @@ class InstrumentRules:
             values = items[:, position]
             with np.errstate(invalid="ignore"):
                 mask = self.rows & (values >= rule.min_value)
-            yield Flagged(
-                RISK, rule.flag, SAFETY, mask, self._describe_risk(rule.item, rule.message, values)
-            )
+            describe = self._describe_risk(f"item {position + 1}", rule.message, values)
+            yield Flagged(RISK, rule.flag, SAFETY, mask, describe)
 
-    def _describe_risk(self, item_id: str, message: str, values: FloatArray) -> Describe:
+    def _describe_risk(self, item_label: str, message: str, values: FloatArray) -> Describe:
         labels = {o.value: o.label for o in self.instrument.options}
 
         def describe(row: int) -> tuple[str, dict[str, float]]:
             value = float(values[row])
             label = labels.get(int(value), "") if value.is_integer() else ""
             answer = f"{_fmt(value)} ({label})" if label else _fmt(value)
-            text = f"{message}: {self.name} {item_id} answered {answer} at session {self.frame.session[row]}"
+            text = f"{message}: {self.name} {item_label} answered {answer} at session {self.frame.session[row]}"
             return text, {"item_value": value}
 
         return describe

@@ -10,6 +10,7 @@ import typer
 
 from alliance.cli import instruments as _instruments
 from alliance.cli import scoring as _scoring
+from alliance.cli import transcripts as _transcripts
 
 app = typer.Typer(
     name="alliance",
@@ -19,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_instruments, _scoring):
+for _module in (_instruments, _scoring, _transcripts):
     _module.register(app)
 
 

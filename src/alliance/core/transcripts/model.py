@@ -6,6 +6,15 @@ from dataclasses import dataclass, field
 
 COUNSELOR = "counselor"
 CLIENT = "client"
+#: Speaker names or role fields that state a role outright.
+ROLE_WORDS = {
+    "therapist": COUNSELOR,
+    "counselor": COUNSELOR,
+    "counsellor": COUNSELOR,
+    "clinician": COUNSELOR,
+    "client": CLIENT,
+    "patient": CLIENT,
+}
 
 
 class TranscriptError(ValueError):

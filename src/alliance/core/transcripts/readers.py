@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from alliance.core.transcripts.model import (
-    CLIENT,
-    COUNSELOR,
+    ROLE_WORDS,
     Transcript,
     TranscriptError,
     Utterance,
@@ -27,21 +26,16 @@ from alliance.core.transcripts.model import (
 FORMATS = ("vtt", "srt", "text", "json", "csv")
 MAX_BYTES = 20 * 1024 * 1024
 ANNOMI_COLUMNS = ("transcript_id", "utterance_id", "interlocutor", "utterance_text")
-ROLE_WORDS = {
-    "therapist": COUNSELOR,
-    "counselor": COUNSELOR,
-    "counsellor": COUNSELOR,
-    "clinician": COUNSELOR,
-    "client": CLIENT,
-    "patient": CLIENT,
-}
 
 _TIMING = re.compile(
     r"^\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})"
 )
 _VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>(.*?)(?:</v>|$)", re.S)
 _TAG = re.compile(r"<[^>]*>")
-_SPEAKER = re.compile(r"^\s*(?:\[?\(?\d{1,2}:\d{2}(?::\d{2})?\)?\]?\s*)?([^\s:][^:]{0,40}?):\s*(.*)$")
+#: ``Name: text``, optionally after a ``[00:01]`` time stamp.
+_SPEAKER = re.compile(
+    r"^\s*(?:\[?\(?\d{1,2}:\d{2}(?::\d{2})?\)?\]?\s*)?([^\s:][^:]{0,40}?):\s*(.*)$"
+)
 
 
 def read_transcript(source: Path | str, format: str | None = None) -> Transcript:
@@ -177,7 +171,7 @@ def _read_cues(text: str, name: str, kind: str) -> list[Transcript]:
             speaker = utts[-1].speaker if utts else "Unknown"
         utts.append(Utterance(str(len(utts)), speaker, said, _seconds(m[1]), _seconds(m[2])))
     if bad:
-        warnings.append(f"skipped {bad} malformed {kind.upper()} cue(s) without a valid timing line")
+        warnings.append(f"skipped {bad} malformed {kind.upper()} cue(s) without a valid timing")
     return [Transcript(name, merge_turns(utts), warnings=warnings)]
 
 

@@ -1,9 +1,10 @@
 """Speaker roles: who is the counselor and who the client.
 
 Why: the codes differ by role. Roles come from the input when it gives them (AnnoMI
-``interlocutor``, JSON ``role``), from ``--counselor NAME`` when the user says so, and are
-otherwise inferred: the counselor is the speaker whose turns most look like a counselor's
-(questions, second-person address, little first-person talk). Accuracy measured on AnnoMI
+``interlocutor``, JSON ``role``, speakers named Counselor/Therapist/Client), from
+``--counselor NAME`` when the user says so, and are otherwise inferred: the counselor is the
+speaker whose turns most look like a counselor's (questions, second-person address, little
+first-person talk). Accuracy measured on AnnoMI
 with labels hidden is in docs/transcripts.md.
 """
 
@@ -11,7 +12,13 @@ from __future__ import annotations
 
 import re
 
-from alliance.core.transcripts.model import CLIENT, COUNSELOR, Transcript, TranscriptError
+from alliance.core.transcripts.model import (
+    CLIENT,
+    COUNSELOR,
+    ROLE_WORDS,
+    Transcript,
+    TranscriptError,
+)
 
 _WORD = re.compile(r"[a-z']+")
 _SECOND = {"you", "your", "you're", "yours", "yourself", "you've", "you'd", "you'll"}
@@ -39,6 +46,12 @@ def assign_roles(transcript: Transcript, counselor: str | None = None) -> Transc
             raise TranscriptError(f"no speaker named {counselor!r}; speakers are: {known}")
         chosen = names[counselor.lower()]
     elif transcript.roles_given and all(u.role for u in utts):
+        return transcript
+    elif all(s.lower() in ROLE_WORDS for s in transcript.speakers) and any(
+        ROLE_WORDS[s.lower()] == COUNSELOR for s in transcript.speakers
+    ):
+        for u in utts:
+            u.role = ROLE_WORDS[u.speaker.lower()]
         return transcript
     else:
         chosen = infer_counselor(transcript)

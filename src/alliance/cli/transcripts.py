@@ -19,6 +19,7 @@ import typer
 
 from alliance.core.transcripts.model import TranscriptError
 
+CHUNK = 16
 FORMAT_HELP = "Input format (default: detected from content)."
 
 
@@ -86,7 +87,7 @@ def analyze(
 ) -> None:
     """Code a session transcript's counselor skills and client talk, with metrics."""
     from alliance.core.transcripts import report
-    from alliance.core.transcripts.analysis import analyze_transcript
+    from alliance.core.transcripts.analysis import analyze_all
     from alliance.core.transcripts.encoder import get_encoder
     from alliance.core.transcripts.readers import read_transcripts
 
@@ -99,10 +100,13 @@ def analyze(
             fail(f"{len(transcripts)} transcripts: use --format csv, jsonl or json")
         encoder = get_encoder()
         analyses = []
-        with typer.progressbar(transcripts, label="coding", file=sys.stderr,
-                               hidden=len(transcripts) < 3) as bar:
-            for t in bar:
-                analyses.append(analyze_transcript(t, counselor, encoder))
+        chunks = [transcripts[i : i + CHUNK] for i in range(0, len(transcripts), CHUNK)]
+        with typer.progressbar(length=sum(len(t.utterances) for t in transcripts),
+                               label="coding utterances", file=sys.stderr,
+                               hidden=len(chunks) < 2) as bar:
+            for chunk in chunks:
+                analyses += analyze_all(chunk, counselor, encoder)
+                bar.update(sum(len(t.utterances) for t in chunk))
         for a in analyses:
             for w in a.warnings:
                 typer.echo(f"warning: {a.transcript.transcript_id}: {w}", err=True)

@@ -61,6 +61,7 @@ def _empathy_context(ctx: coding.Context, roles: list[str]) -> coding.Context:
 
 
 def code_utterances(transcript: Transcript, encoder: Encoder | None = None,
+                    emb: np.ndarray | None = None,
                     ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """Per-utterance codes with probabilities, and per-head probability arrays (NaN = n/a)."""
     heads = coding.load_heads()
@@ -71,7 +72,8 @@ def code_utterances(transcript: Transcript, encoder: Encoder | None = None,
     utts = transcript.utterances
     texts = [u.text for u in utts]
     roles = [u.role or COUNSELOR for u in utts]
-    emb = (encoder or get_encoder()).encode(texts)
+    if emb is None:
+        emb = (encoder or get_encoder()).encode(texts)
     ctx = coding.dialogue_context(texts, [u.speaker for u in utts], emb)
     ectx = _empathy_context(ctx, roles)
     counselor = np.flatnonzero(np.array(roles) == COUNSELOR)
@@ -107,10 +109,11 @@ def _row(t: Transcript, i: int, role: str, probs: dict[str, np.ndarray],
 
 
 def analyze_transcript(transcript: Transcript, counselor: str | None = None,
-                       encoder: Encoder | None = None) -> SessionAnalysis:
+                       encoder: Encoder | None = None,
+                       embeddings: np.ndarray | None = None) -> SessionAnalysis:
     """Assign roles, code every utterance, and summarise the session."""
     assign_roles(transcript, counselor)
-    rows, probs = code_utterances(transcript, encoder)
+    rows, probs = code_utterances(transcript, encoder, embeddings)
     roles = [r["role"] for r in rows]
     feats = session_features(roles, [r["text"] for r in rows], probs)
     p_high = mi_quality_probability(feats)
@@ -121,7 +124,11 @@ def analyze_transcript(transcript: Transcript, counselor: str | None = None,
 
 
 def analyze_all(transcripts: Sequence[Transcript], counselor: str | None = None,
-                ) -> list[SessionAnalysis]:
-    """Analyse several transcripts with one encoder."""
-    enc = get_encoder()
-    return [analyze_transcript(t, counselor, enc) for t in transcripts]
+                encoder: Encoder | None = None) -> list[SessionAnalysis]:
+    """Analyse several transcripts, encoding all their utterances in one length-sorted pass
+    (batches of similar length pad less than per-transcript batches)."""
+    enc = encoder or get_encoder()
+    emb = enc.encode([u.text for t in transcripts for u in t.utterances])
+    bounds = np.cumsum([0, *(len(t.utterances) for t in transcripts)])
+    return [analyze_transcript(t, counselor, enc, emb[bounds[i] : bounds[i + 1]])
+            for i, t in enumerate(transcripts)]

@@ -12,6 +12,7 @@ from alliance.cli import alerts as _alerts
 from alliance.cli import ask as _ask
 from alliance.cli import instruments as _instruments
 from alliance.cli import scoring as _scoring
+from alliance.cli import transcripts as _transcripts
 from alliance.cli import web as _web
 
 app = typer.Typer(
@@ -22,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_instruments, _scoring, _ask, _alerts, _web):
+for _module in (_instruments, _scoring, _ask, _alerts, _transcripts, _web):
     _module.register(app)
 
 

@@ -1,0 +1,155 @@
+"""CLI: ``alliance analyze``, ``alliance empathy``, ``alliance models``.
+
+Thin wrappers over ``alliance.core.transcripts``; bad input gives one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from alliance.core.transcripts.model import TranscriptError
+
+CHUNK = 16
+FORMAT_HELP = "Input format (default: detected from content)."
+
+
+class OutFormat(StrEnum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    html = "html"
+
+
+class InFormat(StrEnum):
+    vtt = "vtt"
+    srt = "srt"
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit 2 (bad input)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def clean_errors() -> Iterator[None]:
+    try:
+        yield
+    except TranscriptError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def _rows_out(rows: list[dict[str, Any]], fmt: OutFormat) -> str:
+    if fmt == OutFormat.jsonl:
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buf.getvalue()
+
+
+def analyze(
+    files: Annotated[list[Path], typer.Argument(help="Transcript file(s).")],
+    format: Annotated[OutFormat | None, typer.Option(
+        "--format", "-f", help="Report format (text for one transcript, csv for many).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    input_format: Annotated[InFormat | None, typer.Option("--input-format",
+                                                          help=FORMAT_HELP)] = None,
+    counselor: Annotated[str | None, typer.Option(
+        "--counselor", help="Name of the counselor speaker (overrides inference).")] = None,
+    text: Annotated[bool, typer.Option("--text/--no-text",
+                                       help="Include utterance text in csv/jsonl rows.")] = False,
+) -> None:
+    """Code a session transcript's counselor skills and client talk, with metrics."""
+    from alliance.core.transcripts import report
+    from alliance.core.transcripts.analysis import analyze_all
+    from alliance.core.transcripts.encoder import get_encoder
+    from alliance.core.transcripts.readers import read_transcripts
+
+    with clean_errors():
+        transcripts = [t for f in files for t in read_transcripts(
+            f, input_format.value if input_format else None)]
+        many = len(transcripts) > 1
+        fmt = format or (OutFormat.csv if many else OutFormat.text)
+        if many and fmt in (OutFormat.text, OutFormat.html):
+            fail(f"{len(transcripts)} transcripts: use --format csv, jsonl or json")
+        encoder = get_encoder()
+        analyses = []
+        chunks = [transcripts[i : i + CHUNK] for i in range(0, len(transcripts), CHUNK)]
+        with typer.progressbar(length=sum(len(t.utterances) for t in transcripts),
+                               label="coding utterances", file=sys.stderr,
+                               hidden=len(chunks) < 2) as bar:
+            for chunk in chunks:
+                analyses += analyze_all(chunk, counselor, encoder)
+                bar.update(sum(len(t.utterances) for t in chunk))
+        for a in analyses:
+            for w in a.warnings:
+                typer.echo(f"warning: {a.transcript.transcript_id}: {w}", err=True)
+        if fmt == OutFormat.text:
+            out = report.to_text(analyses[0])
+        elif fmt == OutFormat.html:
+            out = report.to_html(analyses[0])
+        elif fmt == OutFormat.json:
+            docs = [a.to_dict() for a in analyses]
+            out = json.dumps(docs if many else docs[0], indent=2, ensure_ascii=False) + "\n"
+        else:
+            out = _rows_out([r for a in analyses for r in report.utterance_rows(a, text)], fmt)
+        _write(out, output)
+
+
+def empathy(
+    pairs: Annotated[Path, typer.Argument(help="CSV with seeker_post, response_post columns.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output CSV.")],
+) -> None:
+    """Add EPITOME empathy levels (0/1/2) to (seeker_post, response_post) rows."""
+    from alliance.core.transcripts.empathy import score_pairs
+    from alliance.core.transcripts.readers import _read_bytes, decode_bytes
+
+    with clean_errors():
+        text, warnings = decode_bytes(_read_bytes(pairs))
+        for w in warnings:
+            typer.echo(f"warning: {w}", err=True)
+        try:
+            rows = list(csv.DictReader(io.StringIO(text)))
+        except csv.Error as exc:
+            raise TranscriptError(f"malformed CSV: {exc}") from None
+        output.write_text(_rows_out(score_pairs(rows), OutFormat.csv), encoding="utf-8")
+
+
+def models() -> None:
+    """Show the transcript models and their cards (data, licence, metrics, limits)."""
+    from alliance.core.transcripts.cards import render_cards
+
+    typer.echo(render_cards())
+
+
+def register(app: typer.Typer) -> None:
+    """Add the transcript commands to the ``alliance`` app."""
+    app.command("analyze")(analyze)
+    app.command("empathy")(empathy)
+    app.command("models")(models)

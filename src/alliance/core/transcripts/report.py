@@ -1,0 +1,138 @@
+"""Reports of a :class:`SessionAnalysis`: text, JSON, per-utterance rows, and HTML.
+
+Why: the counselor learns from the utterances behind each number, so every format shows them.
+The HTML is self-contained (inline CSS, inline SVG timeline, no external assets) and comes as a
+full page or as a fragment the web app can embed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from alliance.core.transcripts.analysis import CODE_COLUMNS, SessionAnalysis
+
+ROW_COLUMNS = ("transcript_id", "utterance_id", "speaker", "role", *CODE_COLUMNS)
+COLOURS = {
+    "question": "#4e79a7", "reflection": "#59a14f", "therapist_input": "#f28e2b",
+    "other": "#bab0ac", "change": "#76b7b2", "neutral": "#e0e0e0", "sustain": "#e15759",
+}
+LEVEL_MARK = {"good": "✔ good", "fair": "~ fair", "below": "✘ below fair", "info": ""}
+
+
+def utterance_rows(analysis: SessionAnalysis, with_text: bool = False) -> list[dict[str, Any]]:
+    """One flat row per utterance (codes empty where not applicable), plus probabilities."""
+    cols = [*ROW_COLUMNS, *(f"{c}_p" for c in CODE_COLUMNS)]
+    if with_text:
+        cols.append("text")
+    return [{c: r.get(c) if r.get(c) is not None else "" for c in cols} for r in analysis.rows]
+
+
+def to_json(analysis: SessionAnalysis) -> str:
+    return json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False)
+
+
+def _code(row: dict[str, Any]) -> str:
+    if row["role"] == "client":
+        return row["client_talk"]
+    sub = row["reflection"] or row["question"]
+    return row["therapist_behaviour"] + (f" ({sub})" if sub else "")
+
+
+def to_text(analysis: SessionAnalysis, examples: int = 3) -> str:
+    """A readable report: MI quality, metrics against thresholds, example utterances."""
+    by_id = {r["utterance_id"]: r for r in analysis.rows}
+    lines = [f"Transcript {analysis.transcript.transcript_id} "
+             f"({len(analysis.rows)} utterances, format {analysis.transcript.source_format})"]
+    roles = {r["speaker"]: r["role"] for r in analysis.rows}
+    lines.append("Speakers: " + ", ".join(f"{s} = {r}" for s, r in roles.items()))
+    for w in analysis.warnings:
+        lines.append(f"Warning: {w}")
+    if analysis.mi_quality:
+        lines.append(f"MI quality estimate: {analysis.mi_quality} "
+                     f"(P(high) = {analysis.mi_quality_probability:.2f})")
+    lines.append("")
+    for m in analysis.metrics:
+        thr = f"  [fair {m.fair:g}, good {m.good:g}]" if m.fair is not None else ""
+        lines.append(f"{m.name}: {m.display} {LEVEL_MARK[m.level]}{thr}")
+        lines.append(f"    source: {m.citation}")
+        for uid in m.utterance_ids[:examples]:
+            r = by_id[uid]
+            lines.append(f"    #{uid} {r['speaker']}: {_short(r['text'])}  <{_code(r)}>")
+    return "\n".join(lines) + "\n"
+
+
+def _short(text: str, n: int = 90) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+_CSS = """
+.al-report{font-family:system-ui,sans-serif;max-width:60rem;margin:auto;color:#222}
+.al-report table{border-collapse:collapse;width:100%}
+.al-report td,.al-report th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;
+vertical-align:top}
+.al-good{color:#2e7d32}.al-fair{color:#b26a00}.al-below{color:#c62828}
+.al-legend span{display:inline-block;margin-right:.8rem}
+.al-legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.2rem}
+.al-report details{margin:.2rem 0 .6rem 1rem}.al-client{color:#555}
+"""
+
+
+def _timeline(analysis: SessionAnalysis) -> str:
+    """Inline SVG: counselor codes on the top lane, client talk on the bottom lane."""
+    n = max(len(analysis.rows), 1)
+    width = 900
+    bars = []
+    for i, r in enumerate(analysis.rows):
+        code = r["therapist_behaviour"] if r["role"] == "counselor" else r["client_talk"]
+        y = 5 if r["role"] == "counselor" else 35
+        x = i * width / n
+        tip = html.escape(f"#{r['utterance_id']} {r['speaker']} <{_code(r)}>: {_short(r['text'])}")
+        bars.append(f'<rect x="{x:.1f}" y="{y}" width="{max(width / n, 1):.1f}" height="25" '
+                    f'fill="{COLOURS.get(code, "#ccc")}"><title>{tip}</title></rect>')
+    return (f'<svg viewBox="0 0 {width} 65" width="100%" role="img" '
+            f'aria-label="session timeline">{"".join(bars)}</svg>')
+
+
+def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
+    """Self-contained HTML report; ``full_page=False`` gives an embeddable fragment."""
+    e = html.escape
+    by_id = {r["utterance_id"]: r for r in analysis.rows}
+    parts = [f'<div class="al-report"><style>{_CSS}</style>',
+             f"<h1>Session {e(analysis.transcript.transcript_id)}</h1>"]
+    parts += [f"<p><strong>Warning:</strong> {e(w)}</p>" for w in analysis.warnings]
+    if analysis.mi_quality:
+        parts.append(f"<p>MI quality estimate: <strong>{e(analysis.mi_quality)}</strong> "
+                     f"(P(high) = {analysis.mi_quality_probability:.2f})</p>")
+    legend = "".join(f'<span><i style="background:{c}"></i>{e(k)}</span>'
+                     for k, c in COLOURS.items())
+    parts.append(f"<h2>Timeline</h2><p>Top: counselor behaviour; bottom: client talk.</p>"
+                 f"{_timeline(analysis)}<p class='al-legend'>{legend}</p>")
+    parts.append("<h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>threshold</th>"
+                 "<th>source</th></tr>")
+    for m in analysis.metrics:
+        thr = f"fair {m.fair:g} / good {m.good:g}" if m.fair is not None else "—"
+        utts = "".join(
+            f"<li>#{e(u)} {e(by_id[u]['speaker'])}: {e(by_id[u]['text'])} "
+            f"<em>&lt;{e(_code(by_id[u]))}&gt;</em></li>" for u in m.utterance_ids)
+        parts.append(
+            f"<tr><td>{e(m.name)}<details><summary>{len(m.utterance_ids)} utterances</summary>"
+            f"<ul>{utts}</ul></details></td><td class='al-{m.level}'>{e(m.display)} "
+            f"{e(LEVEL_MARK[m.level])}</td><td>{e(thr)}</td><td>{e(m.citation)}</td></tr>")
+    parts.append("</table><h2>Utterances</h2><table><tr><th>#</th><th>speaker</th>"
+                 "<th>text</th><th>code (p)</th><th>empathy ER/IP/EX</th></tr>")
+    for r in analysis.rows:
+        p = r.get("client_talk_p") if r["role"] == "client" else r.get("therapist_behaviour_p")
+        emp = "/".join(str(r[h]) for h in ("emotional_reactions", "interpretations",
+                                            "explorations")) if r["role"] == "counselor" else ""
+        parts.append(f"<tr class='al-{e(r['role'])}'><td>{e(r['utterance_id'])}</td>"
+                     f"<td>{e(r['speaker'])}</td><td>{e(r['text'])}</td>"
+                     f"<td>{e(_code(r))} ({p if p is not None else ''})</td><td>{emp}</td></tr>")
+    parts.append("</table></div>")
+    body = "\n".join(parts)
+    if not full_page:
+        return body
+    title = e(f"alliance — session {analysis.transcript.transcript_id}")
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}'
+            f"</title></head><body>{body}</body></html>\n")

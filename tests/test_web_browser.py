@@ -49,6 +49,10 @@ team = Team.objects.create(clinic=clinic, name="E2E team")
 user = User(username="counselor", role="counselor", clinic=clinic, team=team)
 user.set_password({PASSWORD!r})
 user.save()
+other_team = Team.objects.create(clinic=clinic, name="E2E other team")
+other = User(username="counselor2", role="counselor", clinic=clinic, team=other_team)
+other.set_password({PASSWORD!r})
+other.save()
 """
 
 
@@ -213,6 +217,53 @@ def test_counselor_and_client_full_flow(server: str, browser: Any) -> None:
     phq9_total = page.locator("section[aria-labelledby=h-phq9] tr.total td").first
     assert phq9_total.inner_text().startswith("18")
     check(page, "client-dashboard")
+    assert not check.problems, "\n".join(check.problems)
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
+
+
+def _upload_transcript(page: Any, name: str) -> None:
+    page.set_input_files("#id_file", str(FIXTURES / name))
+    page.click("button:has-text('Upload transcript')")
+
+
+def test_transcript_upload_analysis_and_report(server: str, browser: Any) -> None:
+    """Issue 6 end to end: Zoom and Teams captions analysed by the background worker that
+    `alliance serve` runs, a malformed upload refused, another counselor kept out."""
+    check = Checker()
+    page = _login(browser, server, "counselor")
+    page.click("text=New client")
+    page.fill("#id_display_name", "V.T.")
+    page.click("button:has-text('Create client')")
+    page.click("text=Sessions")
+    page.click("button:has-text('Add session')")
+    reports = []
+    for name in ("zoom.vtt", "teams.vtt"):
+        page.click("text=Sessions")
+        _upload_transcript(page, name)
+        page.wait_for_selector("text=Analysed", timeout=90_000)  # the page refreshes itself
+        main = page.inner_text("main")
+        assert "Metrics against published thresholds" in main and "Coded utterances" in main
+        assert "Reflection-to-question ratio" in main
+        assert page.locator(".timeline svg rect").count() > 0
+        check(page, f"transcript-{name.split('.')[0]}")
+        reports.append(page.url)
+
+    page.click("text=Sessions")
+    before = page.locator("ul.transcripts li").count()
+    _upload_transcript(page, "binary.bin")
+    assert "Transcript not uploaded" in page.inner_text("main")
+    assert "the file looks binary" in page.inner_text("main")
+    check(page, "transcript-rejected")
+    page.go_back()
+    page.reload()
+    assert page.locator("ul.transcripts li").count() == before == 2
+
+    other = _login(browser, server, "counselor2")
+    response = other.goto(reports[0])
+    assert response is not None and response.status == 404
+    assert "V.T." not in other.content()
     assert not check.problems, "\n".join(check.problems)
 
 

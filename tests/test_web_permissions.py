@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from alliance.web.alerts.models import Alert
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.models import Client
+from alliance.web.transcripts.models import Transcript
 
 from .web_fixtures import World, logged_in
 
@@ -24,6 +27,7 @@ class Target:
     url: Callable[[Client], str]
     data: dict[str, str]
     write: bool
+    make_data: Callable[[Client], dict[str, Any]] | None = None
 
 
 def _session(client: Client) -> int:
@@ -32,6 +36,19 @@ def _session(client: Client) -> int:
 
 def _alert(client: Client) -> int:
     return int(Alert.objects.get(client=client).pk)
+
+
+def _transcript(client: Client) -> int:
+    session = client.current_episode().sessions.get()  # type: ignore[union-attr]
+    transcript, _ = Transcript.objects.get_or_create(
+        session=session, defaults={"text": "Sam: Hi.\nJo: Hello.", "source_format": "text"}
+    )
+    return int(transcript.pk)
+
+
+def _upload(client: Client) -> dict[str, Any]:
+    body = b"Sam: What brings you here today?\nJo: My drinking, I guess.\n"
+    return {"session": str(_session(client)), "file": SimpleUploadedFile("s.txt", body)}
 
 
 TARGETS = [
@@ -80,6 +97,21 @@ TARGETS = [
     ),
     Target("tablet", "post", lambda c: reverse("feedback:tablet", args=[_session(c)]), {}, True),
     Target(
+        "transcript",
+        "get",
+        lambda c: reverse("transcripts:detail", args=[_transcript(c)]),
+        {},
+        False,
+    ),
+    Target("transcript upload", "post", lambda c: reverse("transcripts:upload"), {}, True, _upload),
+    Target(
+        "transcript delete",
+        "post",
+        lambda c: reverse("transcripts:delete", args=[_transcript(c)]),
+        {},
+        True,
+    ),
+    Target(
         "acknowledge alert",
         "post",
         lambda c: reverse("dashboard:alert_ack", args=[_alert(c)]),
@@ -112,7 +144,8 @@ def expected(role: str, relation: str, write: bool) -> set[int]:
 def test_permission_matrix(world: World, role: str, target: Target, relation: str) -> None:
     client = world.client_for(relation)
     http = logged_in(world.user(role))
-    response = getattr(http, target.method)(target.url(client), target.data)
+    data = target.make_data(client) if target.make_data else target.data
+    response = getattr(http, target.method)(target.url(client), data)
     assert response.status_code in expected(role, relation, target.write)
     if response.status_code in (403, 404):
         assert AuditEvent.objects.filter(outcome="denied", user=world.user(role)).exists()

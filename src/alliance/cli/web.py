@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +24,7 @@ PortOption = Annotated[int, typer.Option("--port", help="Port to listen on.")]
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo_command)
     app.command("serve")(serve_command)
+    app.command("worker")(worker_command)
 
 
 def _django() -> None:
@@ -36,13 +40,35 @@ def _migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def _serve(host: str, port: int, threads: int = 8) -> None:
-    """Serve the WSGI app with waitress (static files through whitenoise)."""
+def _serve(host: str, port: int, threads: int = 8, worker: bool = True) -> None:
+    """Serve the WSGI app with waitress (static files through whitenoise).
+
+    With ``worker`` a background-job worker runs beside it as a child process, so a single
+    command gives a working clinic; larger sites run ``alliance worker`` separately instead.
+    """
     import waitress
 
     from alliance.web.wsgi import application
 
-    waitress.serve(application, host=host, port=port, threads=threads, ident="alliance")
+    child = _start_worker() if worker else None
+    # Stop cleanly on SIGTERM too, so the worker child is never left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        waitress.serve(application, host=host, port=port, threads=threads, ident="alliance")
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(timeout=10)
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "alliance", "worker"], env=os.environ.copy())
+
+
+NoWorkerOption = Annotated[
+    bool,
+    typer.Option("--no-worker", help="Do not start a background-job worker beside the server."),
+]
 
 
 def demo_command(
@@ -58,6 +84,7 @@ def demo_command(
     ] = False,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
+    no_worker: NoWorkerOption = False,
 ) -> None:
     """Build a demo clinic with a synthetic caseload, print the logins, and serve it."""
     db = db.resolve()
@@ -81,10 +108,12 @@ def demo_command(
         typer.echo(f"Serve it with: DATABASE_URL=sqlite:///{db} alliance serve --port {port}")
         return
     typer.echo(f"Open {url}  (Ctrl+C stops the server)")
-    _serve(host, port)
+    _serve(host, port, worker=not no_worker)
 
 
-def serve_command(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+def serve_command(
+    host: HostOption = "127.0.0.1", port: PortOption = 8000, no_worker: NoWorkerOption = False
+) -> None:
     """Run the web app: apply migrations, then serve with waitress (not runserver)."""
     _django()
     _migrate()
@@ -93,4 +122,15 @@ def serve_command(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> No
             "note: set ALLOWED_HOSTS to the names clients use to reach this server", err=True
         )
     typer.echo(f"alliance serving on http://{host}:{port}/", err=True)
-    _serve(host, port)
+    _serve(host, port, worker=not no_worker)
+
+
+def worker_command(
+    batch: Annotated[bool, typer.Option("--batch", help="Run the queued jobs, then exit.")] = False,
+) -> None:
+    """Run background jobs (transcript analysis) from the database queue."""
+    _django()
+    _migrate()
+    from django.core.management import call_command
+
+    call_command("db_worker", batch=batch, reload=False, verbosity=0, startup_delay=False)

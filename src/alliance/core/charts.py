@@ -202,3 +202,25 @@ def alliance_chart(
         high,
         cutoff=cutoff,
     )
+
+
+def skill_chart(
+    chart_id: str, title: str, points: Sequence[tuple[int, float]], good: float | None, y_max: float
+) -> str:
+    """A transcript skill metric per session (e.g. % open questions) with its 'good' threshold."""
+    latest = f" Latest: {_fmt(points[-1][1])} at session {points[-1][0]}." if points else ""
+    note = (
+        f" The dashed line marks the proficiency threshold {_fmt(good)}."
+        if good is not None
+        else ""
+    )
+    return line_chart(
+        chart_id,
+        f"{title} per session",
+        f"{title} for {len(points)} analysed sessions.{latest}{note}",
+        points,
+        0,
+        y_max,
+        cutoff=good,
+        cutoff_label="good",
+    )

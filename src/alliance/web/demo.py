@@ -17,11 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from alliance.core.instruments import Instrument
+from alliance.demo_data import transcript_path
 from alliance.web.accounts.models import Clinic, Role, Team
 from alliance.web.alerts.services import refresh_alerts
 from alliance.web.clinic.models import Client
 from alliance.web.clinic.services import create_client, next_session, record_administration
 from alliance.web.clinic.services import registry as instrument_registry
+from alliance.web.transcripts.services import run_analysis, store_upload
 
 SEED = 20240501
 LOGINS = ("admin", "supervisor", "counselor", "counselor2")
@@ -40,13 +42,23 @@ class Profile:
     rupture_at: int | None = None
     risk_at_last: bool = False
     last_unmeasured: bool = False
+    transcripts: tuple[tuple[int, str], ...] = ()  # (session number, bundled transcript file)
 
 
 PROFILES = (
     Profile("Sam K.", "counselor", 12, (19, 6), (15, 5), (4.2, 4.8)),
     Profile("Jo M.", "counselor", 10, (14, 13), (12, 12), (4.0, 4.2), last_unmeasured=True),
     Profile("Lee T.", "counselor", 8, (9, 18), (8, 15), (4.4, 3.6)),
-    Profile("Ana R.", "counselor", 14, (17, 10), (13, 8), (4.6, 4.6), rupture_at=14),
+    Profile(
+        "Ana R.",
+        "counselor",
+        14,
+        (17, 10),
+        (13, 8),
+        (4.6, 4.6),
+        rupture_at=14,
+        transcripts=((13, "strong_session.vtt"), (14, "weak_session.vtt")),
+    ),
     Profile("Chris P.", "counselor", 6, (15, 17), (11, 12), (4.4, 4.2), risk_at_last=True),
     Profile("Dee W.", "counselor2", 20, (21, 4), (17, 4), (4.0, 4.9)),
     Profile("Max H.", "counselor2", 6, (11, 11), (9, 10), (4.5, 4.4)),
@@ -130,7 +142,16 @@ def _client(profile: Profile, users: dict[str, Any], rng: random.Random) -> Clie
             mean = 2.6
         record_administration(session, ac, _spread(ac, mean, rng), "link", when)
         refresh_alerts(episode)  # as after each real submission, so alert history builds up
+        for _number, name in (t for t in profile.transcripts if t[0] == number):
+            _analysed_transcript(session, users[profile.counselor], name)
     return client
+
+
+def _analysed_transcript(session: Any, counselor: Any, name: str) -> None:
+    """Store a bundled synthetic transcript and analyse it now (the demo has no worker yet)."""
+    path = transcript_path(name)
+    transcript = store_upload(session, counselor, path.read_bytes(), name, "Sam Rivera")
+    run_analysis(transcript)
 
 
 @transaction.atomic

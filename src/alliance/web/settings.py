@@ -47,7 +47,16 @@ INSTALLED_APPS = [
     "alliance.web.alerts",
     "alliance.web.feedback",
     "alliance.web.dashboard",
+    "alliance.web.transcripts",
+    "django_tasks",
+    "django_tasks_db",
 ]
+
+# Background jobs (transcript analysis): Django's tasks API with a database-backed queue, so
+# SQLite needs no extra service and PostgreSQL can run several workers (`alliance worker`).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Transcript uploads (multipart files) may be larger than ordinary form posts.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

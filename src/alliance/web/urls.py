@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("alliance.web.accounts.urls")),
     path("", include("alliance.web.feedback.urls")),
     path("", include("alliance.web.dashboard.urls")),
+    path("", include("alliance.web.transcripts.urls")),
 ]
 
 handler400 = "alliance.web.errors.bad_request"

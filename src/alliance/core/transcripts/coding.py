@@ -115,8 +115,9 @@ def dialogue_context(texts: list[str], speakers: list[str], emb: np.ndarray) -> 
     return Context(texts, emb, prev, prev2, same)
 
 
-def pair_context(seekers: list[str], responses: list[str], emb_s: np.ndarray,
-                 emb_r: np.ndarray) -> Context:
+def pair_context(
+    seekers: list[str], responses: list[str], emb_s: np.ndarray, emb_r: np.ndarray
+) -> Context:
     """EPITOME layout: each response's previous turn is its seeker post."""
     n = len(responses)
     texts = list(responses) + list(seekers)
@@ -128,8 +129,14 @@ def pair_context(seekers: list[str], responses: list[str], emb_s: np.ndarray,
 class Head:
     """Multinomial logistic regression over [dense | hashed] features, in numpy."""
 
-    def __init__(self, name: str, labels: Sequence[str], w_dense: np.ndarray,
-                 w_sparse: np.ndarray, bias: np.ndarray) -> None:
+    def __init__(
+        self,
+        name: str,
+        labels: Sequence[str],
+        w_dense: np.ndarray,
+        w_sparse: np.ndarray,
+        bias: np.ndarray,
+    ) -> None:
         self.name = name
         self.labels = tuple(labels)
         self.w_dense = w_dense.astype(np.float32)

@@ -10,8 +10,19 @@ from django.db.models import F
 from django.utils import timezone
 
 
+class TranscriptDeletion(models.TextChoices):
+    KEEP_METRICS = "keep_metrics", "Delete the text, keep the numeric skill metrics"
+    DELETE_ALL = "delete_all", "Delete the transcript and everything derived from it"
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=200)
+    transcript_deletion = models.CharField(
+        max_length=20,
+        choices=TranscriptDeletion.choices,
+        default=TranscriptDeletion.KEEP_METRICS,
+        help_text="What deleting a session transcript removes (clinic policy).",
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -25,6 +25,9 @@ from alliance.web.clinic.models import MeasurePlanItem, Session, SessionStatus, 
 from alliance.web.clinic.services import create_client, expire_overdue, next_session, registry
 from alliance.web.dashboard.summaries import alerts_for_page, histories, team_rows
 from alliance.web.dashboard.summaries import caseload as caseload_rows
+from alliance.web.transcripts.services import transcripts_by_session
+from alliance.web.transcripts.summaries import client_skill_series, counselor_skills
+from alliance.web.transcripts.views import UploadForm
 
 
 class ClientForm(forms.Form):
@@ -101,14 +104,19 @@ def _client_context(request: HttpRequest, pk: int) -> dict[str, object]:
 @login_required
 @never_cache
 def client_page(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "dashboard/client.html", _client_context(request, pk))
+    context = _client_context(request, pk)
+    context["skills"] = client_skill_series(context["client"])
+    return render(request, "dashboard/client.html", context)
 
 
 @login_required
 @never_cache
 def sessions_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """Sessions of the current episode; later issues add transcript feedback here."""
-    return render(request, "dashboard/sessions.html", _client_context(request, pk))
+    """Sessions of the current episode, with their transcripts and the upload form."""
+    context = _client_context(request, pk)
+    context["transcripts"] = transcripts_by_session(context["sessions"])
+    context["upload_form"] = UploadForm()
+    return render(request, "dashboard/sessions.html", context)
 
 
 @login_required
@@ -227,7 +235,8 @@ def team(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Supervisors only")
     staff = staff.filter(role__in=[Role.COUNSELOR, Role.SUPERVISOR]).order_by("username")
     record(request, "team_view", object_type="team", object_id=user.team_id or "")
-    return render(request, "dashboard/team.html", {"rows": team_rows(staff)})
+    rows = [(row, counselor_skills(row.counselor)) for row in team_rows(staff)]
+    return render(request, "dashboard/team.html", {"rows": rows})
 
 
 @login_required

@@ -1,0 +1,1 @@
+"""Session transcripts: upload, background analysis by the core, the report, deletion policy."""

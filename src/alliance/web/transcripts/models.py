@@ -1,0 +1,62 @@
+"""A session transcript and what the core's analysis made of it.
+
+The transcript text, its file name and everything derived with text in it (coded utterances,
+the timeline) are encrypted at rest. ``metrics`` holds numbers only, so a clinic may delete the
+text and keep the numbers for supervision and research.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from alliance.web.clinic.models import Session
+from alliance.web.fields import EncryptedTextField
+
+
+class TranscriptStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for analysis"
+    RUNNING = "running", "Being analysed"
+    DONE = "done", "Analysed"
+    FAILED = "failed", "Analysis failed"
+
+
+class Transcript(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="transcripts")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    filename = EncryptedTextField(blank=True, default="")
+    source_format = models.CharField(max_length=20, blank=True, default="")
+    counselor_speaker = EncryptedTextField(blank=True, default="")
+    text = EncryptedTextField(blank=True, default="")
+    report = EncryptedTextField(blank=True, default="")  # JSON: coded utterances and metrics
+    timeline = EncryptedTextField(blank=True, default="")  # SVG with utterance excerpts
+    metrics = models.JSONField(default=dict, blank=True)  # numbers only, no text
+    status = models.CharField(
+        max_length=20, choices=TranscriptStatus.choices, default=TranscriptStatus.QUEUED
+    )
+    error = models.TextField(blank=True, default="")  # our own messages; never file content
+    finished_at = models.DateTimeField(null=True, blank=True)
+    text_deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Transcript #{self.pk}"
+
+    @property
+    def client(self) -> Any:
+        return self.session.episode.client
+
+    @property
+    def has_text(self) -> bool:
+        return self.text_deleted_at is None
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (TranscriptStatus.QUEUED, TranscriptStatus.RUNNING)

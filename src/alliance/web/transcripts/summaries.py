@@ -1,0 +1,73 @@
+"""Skill metrics across sessions, for the client page and the supervisor's team view.
+
+Only the numeric metrics are read here, so these views keep working after transcript text is
+deleted under the clinic's policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import mean
+from typing import Any
+
+from alliance.core import charts
+from alliance.core.transcripts import metrics as skill_metrics
+from alliance.web.transcripts.models import Transcript, TranscriptStatus
+
+# Metric key, label, 'good' threshold (MITI), axis maximum, shown as percent.
+CHARTED = (
+    ("rq", "Reflection-to-question ratio", skill_metrics.RQ_GOOD, 4.0, False),
+    ("pct_cr", "% complex reflections", skill_metrics.CR_GOOD, 1.0, True),
+    ("pct_oq", "% open questions", skill_metrics.OQ_GOOD, 1.0, True),
+)
+
+
+@dataclass(frozen=True)
+class SkillSeries:
+    key: str
+    label: str
+    chart: str
+    points: list[tuple[int, float]]
+    percent: bool
+
+
+def analysed(queryset: Any) -> Any:
+    return (
+        queryset.filter(status=TranscriptStatus.DONE)
+        .select_related("session")
+        .order_by("session__number", "uploaded_at")
+    )
+
+
+def client_skill_series(client: Any) -> list[SkillSeries]:
+    """Per-session skill metrics of the client's analysed transcripts, charted."""
+    latest: dict[int, dict[str, Any]] = {}
+    for transcript in analysed(Transcript.objects.filter(session__episode__client=client)):
+        latest[transcript.session.number] = transcript.metrics  # the newest upload per session wins
+    series = []
+    for key, label, good, y_max, percent in CHARTED:
+        points = [(n, float(m[key])) for n, m in sorted(latest.items()) if m.get(key) is not None]
+        if points:
+            top = max(y_max, max(v for _, v in points))
+            chart = charts.skill_chart(f"skill-{key}", label, points, good, top)
+            series.append(SkillSeries(key, label, chart, points, percent))
+    return series
+
+
+@dataclass(frozen=True)
+class CounselorSkills:
+    sessions: int
+    averages: dict[str, float | None]
+
+
+def counselor_skills(counselor: Any) -> CounselorSkills:
+    """Average skill metrics over a counselor's analysed sessions (for supervision, not ranking)."""
+    rows = [
+        t.metrics
+        for t in analysed(Transcript.objects.filter(session__episode__client__counselor=counselor))
+    ]
+    averages: dict[str, float | None] = {}
+    for key, *_ in CHARTED:
+        values = [float(m[key]) for m in rows if m.get(key) is not None]
+        averages[key] = round(mean(values), 2) if values else None
+    return CounselorSkills(len(rows), averages)

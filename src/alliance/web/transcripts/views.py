@@ -1,0 +1,162 @@
+"""Upload a transcript to a session, follow its analysis, read the report, delete it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from alliance.core.transcripts import report as transcript_report
+from alliance.web.audit.log import record
+from alliance.web.clinic.models import AdministrationStatus, Session
+from alliance.web.clinic.services import registry
+from alliance.web.transcripts.access import get_session_for, get_transcript_for
+from alliance.web.transcripts.services import (
+    MAX_UPLOAD_BYTES,
+    UploadError,
+    delete_transcript,
+    report_of,
+    store_upload,
+)
+
+CODE_FILTERS = {
+    "reflection": ("therapist_behaviour", "reflection"),
+    "complex": ("reflection", "complex"),
+    "simple": ("reflection", "simple"),
+    "question": ("therapist_behaviour", "question"),
+    "open": ("question", "open"),
+    "closed": ("question", "closed"),
+    "therapist_input": ("therapist_behaviour", "therapist_input"),
+    "other": ("therapist_behaviour", "other"),
+    "change": ("client_talk", "change"),
+    "neutral": ("client_talk", "neutral"),
+    "sustain": ("client_talk", "sustain"),
+}
+
+
+class UploadForm(forms.Form):
+    session = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    file = forms.FileField(label="Transcript file (WebVTT, SRT, text, JSON or CSV)")
+    counselor = forms.CharField(
+        label="Counselor's name in the transcript (optional; inferred when empty)",
+        max_length=100,
+        required=False,
+        strip=True,
+    )
+
+
+@login_required
+@never_cache
+@require_POST
+def upload(request: HttpRequest) -> HttpResponse:
+    session = get_session_for(
+        request.user, request.POST.get("session"), request, write=True, action="transcript_upload"
+    )
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _upload_error(request, session, "choose a transcript file to upload")
+    upload_file = form.cleaned_data["file"]
+    if upload_file.size > MAX_UPLOAD_BYTES:  # refuse before reading a huge file into memory
+        return _upload_error(
+            request,
+            session,
+            f"the file is {upload_file.size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,}",
+        )
+    try:
+        transcript = store_upload(
+            session,
+            request.user,
+            upload_file.read(),
+            upload_file.name,
+            form.cleaned_data["counselor"],
+        )
+    except UploadError as exc:
+        return _upload_error(request, session, str(exc))
+    record(request, "transcript_upload", transcript, clinic_id=session.episode.client.clinic_id)
+    return redirect("transcripts:detail", pk=transcript.pk)
+
+
+def _upload_error(request: HttpRequest, session: Session, message: str) -> HttpResponse:
+    """A clear page naming the problem; the rejected attempt is audited (without the file)."""
+    record(
+        request,
+        "transcript_upload",
+        session,
+        outcome="rejected",
+        clinic_id=session.episode.client.clinic_id,
+    )
+    context = {"session": session, "client": session.episode.client, "message": message}
+    return render(request, "transcripts/upload_error.html", context, status=400)
+
+
+@login_required
+@never_cache
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    transcript = get_transcript_for(request.user, pk, request)
+    report = report_of(transcript)
+    code = request.GET.get("code", "")
+    rows = _filtered(report["utterances"], code) if report else []
+    context = {
+        "transcript": transcript,
+        "client": transcript.session.episode.client,
+        "session": transcript.session,
+        "report": report,
+        "metrics": report["metrics"] if report else [],
+        "rows": rows,
+        "code": code if code in CODE_FILTERS else "",
+        "codes": [(c, c.replace("_", " ")) for c in CODE_FILTERS],
+        "legend": list(transcript_report.COLOURS.items()),
+        "alliance": _alliance_scores(transcript.session),
+        "by_id": {u["utterance_id"]: u for u in report["utterances"]} if report else {},
+    }
+    return render(request, "transcripts/detail.html", context)
+
+
+def _filtered(rows: list[dict[str, Any]], code: str) -> list[dict[str, Any]]:
+    if code not in CODE_FILTERS:
+        return rows
+    column, value = CODE_FILTERS[code]
+    return [r for r in rows if r.get(column) == value]
+
+
+def _alliance_scores(session: Session) -> list[dict[str, Any]]:
+    """The client's own alliance ratings of this session, to show beside the skill feedback."""
+    found = []
+    for administration in session.administrations.filter(status=AdministrationStatus.COMPLETED):
+        instrument = registry().get(administration.instrument)
+        if instrument.alliance is not None and administration.total is not None:
+            found.append(
+                {
+                    "title": instrument.short_title,
+                    "total": administration.total,
+                    "cutoff": instrument.alliance.cutoff,
+                    "below": instrument.alliance.cutoff is not None
+                    and administration.total < instrument.alliance.cutoff,
+                }
+            )
+    return found
+
+
+@login_required
+@never_cache
+@require_POST
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    transcript = get_transcript_for(
+        request.user, pk, request, write=True, action="transcript_delete"
+    )
+    client_pk = transcript.session.episode.client_id
+    outcome = delete_transcript(transcript)
+    record(
+        request,
+        "transcript_delete",
+        object_type="transcript",
+        object_id=pk,
+        outcome=outcome,
+        clinic_id=transcript.session.episode.client.clinic_id,
+    )
+    return redirect("dashboard:sessions", pk=client_pk)

@@ -242,7 +242,7 @@ def test_transcript_upload_analysis_and_report(server: str, browser: Any) -> Non
     for name in ("zoom.vtt", "teams.vtt"):
         page.click("text=Sessions")
         _upload_transcript(page, name)
-        page.wait_for_selector("text=Analysed", timeout=90_000)  # the page refreshes itself
+        page.wait_for_selector(".status-done", timeout=90_000)  # the page refreshes itself
         main = page.inner_text("main")
         assert "Metrics against published thresholds" in main and "Coded utterances" in main
         assert "Reflection-to-question ratio" in main

@@ -23,6 +23,10 @@ from .web_fixtures import ALLIANCE_ANSWERS, World, logged_in
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
 
+# The worker commits and checks its connections as in production, so these tests run with real
+# transactions rather than inside one rolled-back test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def _session_pk(world: World) -> int:
     return int(world.own.current_episode().sessions.get().pk)  # type: ignore[union-attr]

@@ -66,10 +66,10 @@ def session_file(n: int, path: Path) -> None:
 
 def throughput(limit: int, threads: int) -> None:
     from alliance.core.transcripts.analysis import analyze_all
-    from alliance.core.transcripts.encoder import get_encoder
+    from alliance.core.transcripts.encoder import DIALOGUE_TOKENS, get_encoder
     from alliance.core.transcripts.readers import read_transcripts
 
-    enc = get_encoder(threads)
+    enc = get_encoder(threads, DIALOGUE_TOKENS)
     enc.encode(["warm up"])
     text = annomi_text(limit)
     t0 = time.perf_counter()

@@ -134,3 +134,23 @@ def test_role_inference_accuracy_on_annomi() -> None:
     ts = read_transcripts(DATASETS / "annomi" / "AnnoMI-simple.csv")
     ok = sum(infer_counselor(t) == "therapist" for t in ts)
     assert ok / len(ts) >= 0.95
+
+
+def test_shipped_models_fit_the_budget_and_cards_carry_licences() -> None:
+    from alliance.core.transcripts.cards import load_cards
+    from alliance.core.transcripts.encoder import MODELS_DIR
+
+    total = sum(p.stat().st_size for p in MODELS_DIR.iterdir() if p.is_file())
+    assert total <= 30 * 1024 * 1024
+    assert not list(MODELS_DIR.glob("*.pkl")) and not list(MODELS_DIR.glob("*.pickle"))
+    cards = {c["name"]: c for c in load_cards()}
+    assert set(coding.HEADS) | {"mi_quality", "minilm-l6-q8"} <= set(cards)
+    for name in coding.EMPATHY_HEADS:
+        assert "NON-COMMERCIAL" in cards[name]["license"]
+
+
+def test_speaker_means_group_by_key() -> None:
+    emb = np.array([[1.0, 0], [0, 1.0], [3.0, 0]], dtype=np.float32)
+    out = coding.speaker_means(emb, ["a", "b", "a"])
+    assert np.allclose(out[0], [2.0, 0]) and np.allclose(out[2], [2.0, 0])
+    assert np.allclose(out[1], [0, 1.0])

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from alliance.core.transcripts import coding
-from alliance.core.transcripts.encoder import Encoder, get_encoder
+from alliance.core.transcripts.encoder import DIALOGUE_TOKENS, Encoder, get_encoder
 from alliance.core.transcripts.metrics import Metric, session_metrics
 from alliance.core.transcripts.model import CLIENT, COUNSELOR, Transcript, TranscriptError
 from alliance.core.transcripts.roles import assign_roles
@@ -73,7 +73,7 @@ def code_utterances(transcript: Transcript, encoder: Encoder | None = None,
     texts = [u.text for u in utts]
     roles = [u.role or COUNSELOR for u in utts]
     if emb is None:
-        emb = (encoder or get_encoder()).encode(texts)
+        emb = (encoder or get_encoder(max_tokens=DIALOGUE_TOKENS)).encode(texts)
     ctx = coding.dialogue_context(texts, [u.speaker for u in utts], emb)
     ectx = _empathy_context(ctx, roles)
     counselor = np.flatnonzero(np.array(roles) == COUNSELOR)
@@ -127,7 +127,7 @@ def analyze_all(transcripts: Sequence[Transcript], counselor: str | None = None,
                 encoder: Encoder | None = None) -> list[SessionAnalysis]:
     """Analyse several transcripts, encoding all their utterances in one length-sorted pass
     (batches of similar length pad less than per-transcript batches)."""
-    enc = encoder or get_encoder()
+    enc = encoder or get_encoder(max_tokens=DIALOGUE_TOKENS)
     emb = enc.encode([u.text for t in transcripts for u in t.utterances])
     bounds = np.cumsum([0, *(len(t.utterances) for t in transcripts)])
     return [analyze_transcript(t, counselor, enc, emb[bounds[i] : bounds[i + 1]])

@@ -20,6 +20,8 @@ ONNX_PATH = MODELS_DIR / "minilm-l6-q8.onnx"
 TOKENIZER_PATH = MODELS_DIR / "tokenizer.json"
 DIM = 384
 MAX_TOKENS = 128
+#: Token cap for transcript utterances: shorter than EPITOME posts, and speed matters there.
+DIALOGUE_TOKENS = 64
 BATCH_SIZE = 32
 
 
@@ -75,7 +77,7 @@ class Encoder:
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-@lru_cache(maxsize=2)
-def get_encoder(threads: int | None = None) -> Encoder:
+@lru_cache(maxsize=4)
+def get_encoder(threads: int | None = None, max_tokens: int = MAX_TOKENS) -> Encoder:
     """A process-wide encoder, loaded once (model load is the slow part of a short run)."""
-    return Encoder(threads=threads)
+    return Encoder(threads=threads, max_tokens=max_tokens)

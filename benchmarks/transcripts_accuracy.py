@@ -21,8 +21,13 @@ import train_transcript_models as tt
 
 from alliance.core.transcripts import coding
 
-BASELINES = {"therapist_behaviour": 0.72, "client_talk": 0.58, "emotional_reactions": 0.74,
-             "interpretations": 0.67, "explorations": 0.73}
+BASELINES = {
+    "therapist_behaviour": 0.72,
+    "client_talk": 0.58,
+    "emotional_reactions": 0.74,
+    "interpretations": 0.67,
+    "explorations": 0.73,
+}
 
 
 def main() -> None:
@@ -31,8 +36,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", default="")
     parser.add_argument("--set", action="append", default=[])
-    parser.add_argument("--tune", action="store_true",
-                        help="also report per-class offsets tuned in nested CV (not shipped)")
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="also report per-class offsets tuned in nested CV (not shipped)",
+    )
     args = parser.parse_args()
     for item in args.set:
         name, vals = item.split("=")
@@ -54,11 +62,14 @@ def main() -> None:
         per = f1_score(task.y, pred, average=None, labels=list(labels))
         target = BASELINES.get(task.name)
         extra = f" (offsets tuned in nested CV: {f1_tuned:.3f})" if args.tune else ""
-        print(f"{task.name:22s} macro-F1 {f1:.3f}{extra}"
-              + (f" (target {target})" if target else "")
-              + "  per class " + " ".join(f"{lab}={v:.2f}" for lab, v in
-                                          zip(labels, per, strict=True))
-              + f"  [{tt.SETTINGS[task.name]}, {time.time() - t0:.0f}s]", flush=True)
+        print(
+            f"{task.name:22s} macro-F1 {f1:.3f}{extra}"
+            + (f" (target {target})" if target else "")
+            + "  per class "
+            + " ".join(f"{lab}={v:.2f}" for lab, v in zip(labels, per, strict=True))
+            + f"  [{tt.SETTINGS[task.name]}, {time.time() - t0:.0f}s]",
+            flush=True,
+        )
         if task.groups[0] == annomi.tid[task.rows[0]]:
             probs[task.name], rows[task.name] = p, task.rows
         else:
@@ -73,8 +84,10 @@ def main() -> None:
         tids, x = tt.session_matrix(annomi, probs, rows)
         y = np.array([annomi.quality[t] == "high" for t in tids])
         auc, sd = tt.mi_quality_auc(x, y)
-        print(f"MI quality (session)   AUC {auc:.3f} +- {sd:.3f} "
-              f"({len(y)} transcripts, {int((~y).sum())} low; 5x repeated 5-fold)")
+        print(
+            f"MI quality (session)   AUC {auc:.3f} +- {sd:.3f} "
+            f"({len(y)} transcripts, {int((~y).sum())} low; 5x repeated 5-fold)"
+        )
 
 
 if __name__ == "__main__":

@@ -14,9 +14,19 @@ from typer.testing import CliRunner
 from alliance.cli import transcripts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
-ROW_FIELDS = {"transcript_id", "utterance_id", "speaker", "role", "therapist_behaviour",
-              "reflection", "question", "client_talk", "emotional_reactions",
-              "interpretations", "explorations"}
+ROW_FIELDS = {
+    "transcript_id",
+    "utterance_id",
+    "speaker",
+    "role",
+    "therapist_behaviour",
+    "reflection",
+    "question",
+    "client_talk",
+    "emotional_reactions",
+    "interpretations",
+    "explorations",
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +48,17 @@ def test_analyze_text_report(app: typer.Typer) -> None:
 
 def test_analyze_html_to_file(app: typer.Typer, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
-    res = runner.invoke(app, ["analyze", str(FIXTURES / "teams.vtt"), "--format", "html",
-                              "--output", str(out)])
+    res = runner.invoke(
+        app, ["analyze", str(FIXTURES / "teams.vtt"), "--format", "html", "--output", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert "<svg" in out.read_text()
 
 
 def test_analyze_many_transcripts_gives_rows(app: typer.Typer) -> None:
-    res = runner.invoke(app, ["analyze", str(FIXTURES / "annomi_small.csv"),
-                              str(FIXTURES / "session.txt")])
+    res = runner.invoke(
+        app, ["analyze", str(FIXTURES / "annomi_small.csv"), str(FIXTURES / "session.txt")]
+    )
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert set(rows[0]) >= ROW_FIELDS
@@ -55,17 +67,25 @@ def test_analyze_many_transcripts_gives_rows(app: typer.Typer) -> None:
 
 
 def test_analyze_jsonl_and_counselor_override(app: typer.Typer) -> None:
-    res = runner.invoke(app, ["analyze", str(FIXTURES / "session.txt"), "-f", "jsonl",
-                              "--counselor", "Client"])
+    res = runner.invoke(
+        app, ["analyze", str(FIXTURES / "session.txt"), "-f", "jsonl", "--counselor", "Client"]
+    )
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert rows[0]["role"] == "client" and rows[1]["role"] == "counselor"
 
 
-@pytest.mark.parametrize(("name", "extra"), [
-    ("empty.txt", []), ("binary.bin", []), ("unknown.txt", []), ("missing.vtt", []),
-    ("annomi_small.csv", ["--format", "text"]), ("zoom.vtt", ["--counselor", "Nobody"]),
-])
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("empty.txt", []),
+        ("binary.bin", []),
+        ("unknown.txt", []),
+        ("missing.vtt", []),
+        ("annomi_small.csv", ["--format", "text"]),
+        ("zoom.vtt", ["--counselor", "Nobody"]),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(app: typer.Typer, name: str, extra: list[str]) -> None:
     res = runner.invoke(app, ["analyze", str(FIXTURES / name), *extra])
     assert res.exit_code == 2

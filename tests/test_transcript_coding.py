@@ -19,8 +19,11 @@ from alliance.core.transcripts.readers import read_transcript, read_transcripts
 from alliance.core.transcripts.roles import infer_counselor
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
-DATASETS = Path(os.environ.get("ALLIANCE_DATASETS",
-                               Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"))
+DATASETS = Path(
+    os.environ.get(
+        "ALLIANCE_DATASETS", Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+    )
+)
 
 
 def test_encoder_gives_unit_vectors_independent_of_batch_order() -> None:
@@ -48,12 +51,16 @@ def zip_hash(s: str) -> int:
 
 def test_head_roundtrip(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    head = coding.Head("question", ("open", "closed"), rng.normal(size=(2, coding.DENSE_DIM)),
-                       rng.normal(size=(2, coding.N_BUCKETS)), np.zeros(2))
+    head = coding.Head(
+        "question",
+        ("open", "closed"),
+        rng.normal(size=(2, coding.DENSE_DIM)),
+        rng.normal(size=(2, coding.N_BUCKETS)),
+        np.zeros(2),
+    )
     head.save(tmp_path / "question.npz")
     loaded = coding.Head.load(tmp_path / "question.npz")
-    ctx = coding.dialogue_context(["hi?", "ok"], ["a", "b"],
-                                  np.eye(2, 384, dtype=np.float32))
+    ctx = coding.dialogue_context(["hi?", "ok"], ["a", "b"], np.eye(2, 384, dtype=np.float32))
     p1, p2 = head.predict_proba(ctx, np.arange(2)), loaded.predict_proba(ctx, np.arange(2))
     assert loaded.labels == ("open", "closed")
     assert np.allclose(p1, p2, atol=0.05)
@@ -81,13 +88,28 @@ def test_analysis_codes_by_role_with_probabilities() -> None:
 
 def test_metrics_carry_the_utterances_behind_them() -> None:
     rows = [
-        {"utterance_id": "0", "role": "counselor", "words": 5, "therapist_behaviour": "question",
-         "question": "open"},
+        {
+            "utterance_id": "0",
+            "role": "counselor",
+            "words": 5,
+            "therapist_behaviour": "question",
+            "question": "open",
+        },
         {"utterance_id": "1", "role": "client", "words": 10, "client_talk": "change"},
-        {"utterance_id": "2", "role": "counselor", "words": 5,
-         "therapist_behaviour": "reflection", "reflection": "complex"},
-        {"utterance_id": "3", "role": "counselor", "words": 5,
-         "therapist_behaviour": "reflection", "reflection": "simple"},
+        {
+            "utterance_id": "2",
+            "role": "counselor",
+            "words": 5,
+            "therapist_behaviour": "reflection",
+            "reflection": "complex",
+        },
+        {
+            "utterance_id": "3",
+            "role": "counselor",
+            "words": 5,
+            "therapist_behaviour": "reflection",
+            "reflection": "simple",
+        },
         {"utterance_id": "4", "role": "client", "words": 5, "client_talk": "sustain"},
     ]
     m = {x.key: x for x in session_metrics(rows)}
@@ -120,8 +142,9 @@ def test_single_speaker_transcript_is_all_counselor() -> None:
 
 
 def test_empathy_pairs() -> None:
-    rows = [{"seeker_post": "I feel so alone.", "response_post": "That sounds painful. "
-             "What happened?"}]
+    rows = [
+        {"seeker_post": "I feel so alone.", "response_post": "That sounds painful. What happened?"}
+    ]
     out = score_pairs(rows)
     assert out[0]["explorations"] in ("0", "1", "2")
     assert 0 < float(out[0]["emotional_reactions_p"]) <= 1

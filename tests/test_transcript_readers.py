@@ -132,10 +132,23 @@ def test_role_words_as_speaker_names_give_roles() -> None:
 _lines = st.lists(
     st.one_of(
         st.text(max_size=40),
-        st.sampled_from(["WEBVTT", "", "1", "00:00:01.000 --> 00:00:02.000",
-                         "00:00:01,000 --> 00:00:02,000", "Dana: hi?", "<v Sam>ok</v>",
-                         "NOTE x", "{", "[", "transcript_id,utterance_id,interlocutor,"
-                         "utterance_text", '"unclosed', "00:xx --> 1"]),
+        st.sampled_from(
+            [
+                "WEBVTT",
+                "",
+                "1",
+                "00:00:01.000 --> 00:00:02.000",
+                "00:00:01,000 --> 00:00:02,000",
+                "Dana: hi?",
+                "<v Sam>ok</v>",
+                "NOTE x",
+                "{",
+                "[",
+                "transcript_id,utterance_id,interlocutor,utterance_text",
+                '"unclosed',
+                "00:xx --> 1",
+            ]
+        ),
     ),
     max_size=30,
 )

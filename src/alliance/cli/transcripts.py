@@ -75,15 +75,23 @@ def _rows_out(rows: list[dict[str, Any]], fmt: OutFormat) -> str:
 
 def analyze(
     files: Annotated[list[Path], typer.Argument(help="Transcript file(s).")],
-    format: Annotated[OutFormat | None, typer.Option(
-        "--format", "-f", help="Report format (text for one transcript, csv for many).")] = None,
+    format: Annotated[
+        OutFormat | None,
+        typer.Option(
+            "--format", "-f", help="Report format (text for one transcript, csv for many)."
+        ),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
-    input_format: Annotated[InFormat | None, typer.Option("--input-format",
-                                                          help=FORMAT_HELP)] = None,
-    counselor: Annotated[str | None, typer.Option(
-        "--counselor", help="Name of the counselor speaker (overrides inference).")] = None,
-    text: Annotated[bool, typer.Option("--text/--no-text",
-                                       help="Include utterance text in csv/jsonl rows.")] = False,
+    input_format: Annotated[
+        InFormat | None, typer.Option("--input-format", help=FORMAT_HELP)
+    ] = None,
+    counselor: Annotated[
+        str | None,
+        typer.Option("--counselor", help="Name of the counselor speaker (overrides inference)."),
+    ] = None,
+    text: Annotated[
+        bool, typer.Option("--text/--no-text", help="Include utterance text in csv/jsonl rows.")
+    ] = False,
 ) -> None:
     """Code a session transcript's counselor skills and client talk, with metrics."""
     from alliance.core.transcripts import report
@@ -92,8 +100,11 @@ def analyze(
     from alliance.core.transcripts.readers import read_transcripts
 
     with clean_errors():
-        transcripts = [t for f in files for t in read_transcripts(
-            f, input_format.value if input_format else None)]
+        transcripts = [
+            t
+            for f in files
+            for t in read_transcripts(f, input_format.value if input_format else None)
+        ]
         many = len(transcripts) > 1
         fmt = format or (OutFormat.csv if many else OutFormat.text)
         if many and fmt in (OutFormat.text, OutFormat.html):
@@ -101,9 +112,12 @@ def analyze(
         encoder = get_encoder(max_tokens=DIALOGUE_TOKENS)
         analyses = []
         chunks = [transcripts[i : i + CHUNK] for i in range(0, len(transcripts), CHUNK)]
-        with typer.progressbar(length=sum(len(t.utterances) for t in transcripts),
-                               label="coding utterances", file=sys.stderr,
-                               hidden=len(chunks) < 2) as bar:
+        with typer.progressbar(
+            length=sum(len(t.utterances) for t in transcripts),
+            label="coding utterances",
+            file=sys.stderr,
+            hidden=len(chunks) < 2,
+        ) as bar:
             for chunk in chunks:
                 analyses += analyze_all(chunk, counselor, encoder)
                 bar.update(sum(len(t.utterances) for t in chunk))

@@ -20,9 +20,18 @@ from alliance.core.transcripts.model import CLIENT, COUNSELOR, Transcript, Trans
 from alliance.core.transcripts.roles import assign_roles
 from alliance.core.transcripts.session import mi_quality_probability, session_features
 
-CODE_COLUMNS = ("therapist_behaviour", "reflection", "question", "client_talk",
-                "emotional_reactions", "interpretations", "explorations")
+CODE_COLUMNS = (
+    "therapist_behaviour",
+    "reflection",
+    "question",
+    "client_talk",
+    "emotional_reactions",
+    "interpretations",
+    "explorations",
+)
 _WORD = re.compile(r"\w+")
+#: Below this many counselor turns the summary scores rest on too few codes to mean much.
+MIN_COUNSELOR_TURNS = 10
 
 
 @dataclass
@@ -60,9 +69,11 @@ def _empathy_context(ctx: coding.Context, roles: list[str]) -> coding.Context:
     return coding.Context(ctx.texts, ctx.emb, prev, np.full(len(roles), -1))
 
 
-def code_utterances(transcript: Transcript, encoder: Encoder | None = None,
-                    emb: np.ndarray | None = None,
-                    ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+def code_utterances(
+    transcript: Transcript,
+    encoder: Encoder | None = None,
+    emb: np.ndarray | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """Per-utterance codes with probabilities, and per-head probability arrays (NaN = n/a)."""
     heads = coding.load_heads()
     if not heads:
@@ -87,12 +98,18 @@ def code_utterances(transcript: Transcript, encoder: Encoder | None = None,
     return [_row(transcript, i, roles[i], probs, heads) for i in range(len(utts))], probs
 
 
-def _row(t: Transcript, i: int, role: str, probs: dict[str, np.ndarray],
-         heads: dict[str, coding.Head]) -> dict[str, Any]:
+def _row(
+    t: Transcript, i: int, role: str, probs: dict[str, np.ndarray], heads: dict[str, coding.Head]
+) -> dict[str, Any]:
     u = t.utterances[i]
     row: dict[str, Any] = {
-        "transcript_id": t.transcript_id, "utterance_id": u.utterance_id, "speaker": u.speaker,
-        "role": role, "start": u.start, "end": u.end, "text": u.text,
+        "transcript_id": t.transcript_id,
+        "utterance_id": u.utterance_id,
+        "speaker": u.speaker,
+        "role": role,
+        "start": u.start,
+        "end": u.end,
+        "text": u.text,
         "words": len(_WORD.findall(u.text)),
     }
     for name in CODE_COLUMNS:
@@ -108,9 +125,12 @@ def _row(t: Transcript, i: int, role: str, probs: dict[str, np.ndarray],
     return row
 
 
-def analyze_transcript(transcript: Transcript, counselor: str | None = None,
-                       encoder: Encoder | None = None,
-                       embeddings: np.ndarray | None = None) -> SessionAnalysis:
+def analyze_transcript(
+    transcript: Transcript,
+    counselor: str | None = None,
+    encoder: Encoder | None = None,
+    embeddings: np.ndarray | None = None,
+) -> SessionAnalysis:
     """Assign roles, code every utterance, and summarise the session."""
     assign_roles(transcript, counselor)
     rows, probs = code_utterances(transcript, encoder, embeddings)
@@ -118,17 +138,32 @@ def analyze_transcript(transcript: Transcript, counselor: str | None = None,
     feats = session_features(roles, [r["text"] for r in rows], probs)
     p_high = mi_quality_probability(feats)
     quality = None if p_high is None else ("high" if p_high >= 0.5 else "low")
-    return SessionAnalysis(transcript, rows, session_metrics(rows), quality,
-                           None if p_high is None else round(p_high, 3),
-                           list(transcript.warnings))
+    warnings = list(transcript.warnings)
+    n_counselor = roles.count(COUNSELOR)
+    if n_counselor < MIN_COUNSELOR_TURNS:
+        warnings.append(
+            f"short session ({n_counselor} counselor turns): the metrics and the MI "
+            "quality estimate are unreliable"
+        )
+    return SessionAnalysis(
+        transcript,
+        rows,
+        session_metrics(rows),
+        quality,
+        None if p_high is None else round(p_high, 3),
+        warnings,
+    )
 
 
-def analyze_all(transcripts: Sequence[Transcript], counselor: str | None = None,
-                encoder: Encoder | None = None) -> list[SessionAnalysis]:
+def analyze_all(
+    transcripts: Sequence[Transcript], counselor: str | None = None, encoder: Encoder | None = None
+) -> list[SessionAnalysis]:
     """Analyse several transcripts, encoding all their utterances in one length-sorted pass
     (batches of similar length pad less than per-transcript batches)."""
     enc = encoder or get_encoder(max_tokens=DIALOGUE_TOKENS)
     emb = enc.encode([u.text for t in transcripts for u in t.utterances])
     bounds = np.cumsum([0, *(len(t.utterances) for t in transcripts)])
-    return [analyze_transcript(t, counselor, enc, emb[bounds[i] : bounds[i + 1]])
-            for i, t in enumerate(transcripts)]
+    return [
+        analyze_transcript(t, counselor, enc, emb[bounds[i] : bounds[i + 1]])
+        for i, t in enumerate(transcripts)
+    ]

@@ -140,8 +140,9 @@ def speaker_means(emb: np.ndarray, keys: Sequence[object]) -> np.ndarray:
     return out
 
 
-def pair_context(seekers: list[str], responses: list[str], emb_s: np.ndarray,
-                 emb_r: np.ndarray) -> Context:
+def pair_context(
+    seekers: list[str], responses: list[str], emb_s: np.ndarray, emb_r: np.ndarray
+) -> Context:
     """EPITOME layout: each response's previous turn is its seeker post."""
     n = len(responses)
     texts = list(responses) + list(seekers)
@@ -153,8 +154,14 @@ def pair_context(seekers: list[str], responses: list[str], emb_s: np.ndarray,
 class Head:
     """Multinomial logistic regression over [dense | hashed] features, in numpy."""
 
-    def __init__(self, name: str, labels: Sequence[str], w_dense: np.ndarray,
-                 w_sparse: np.ndarray, bias: np.ndarray) -> None:
+    def __init__(
+        self,
+        name: str,
+        labels: Sequence[str],
+        w_dense: np.ndarray,
+        w_sparse: np.ndarray,
+        bias: np.ndarray,
+    ) -> None:
         self.name = name
         self.labels = tuple(labels)
         self.w_dense = w_dense.astype(np.float32)

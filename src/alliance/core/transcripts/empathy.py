@@ -15,8 +15,10 @@ from alliance.core.transcripts.model import TranscriptError
 PAIR_COLUMNS = ("seeker_post", "response_post")
 
 
-def score_pairs(rows: list[dict[str, str]], encoder: Encoder | None = None,
-                ) -> list[dict[str, str]]:
+def score_pairs(
+    rows: list[dict[str, str]],
+    encoder: Encoder | None = None,
+) -> list[dict[str, str]]:
     """Rows with ``emotional_reactions, interpretations, explorations`` (and ``_p``) added."""
     if not rows:
         raise TranscriptError("the CSV has no rows")
@@ -28,8 +30,12 @@ def score_pairs(rows: list[dict[str, str]], encoder: Encoder | None = None,
     responses = [r.get("response_post") or "" for r in rows]
     unique = list(dict.fromkeys(seekers + responses))
     vecs = dict(zip(unique, (encoder or get_encoder()).encode(unique), strict=True))
-    ctx = coding.pair_context(seekers, responses, np.array([vecs[s] for s in seekers]),
-                              np.array([vecs[r] for r in responses]))
+    ctx = coding.pair_context(
+        seekers,
+        responses,
+        np.array([vecs[s] for s in seekers]),
+        np.array([vecs[r] for r in responses]),
+    )
     out = [dict(r) for r in rows]
     idx = np.arange(len(rows))
     for name in coding.EMPATHY_HEADS:

@@ -46,9 +46,7 @@ class Encoder:
         opts.intra_op_num_threads = n
         opts.inter_op_num_threads = 1
         path = model_path or ONNX_PATH
-        self.session = ort.InferenceSession(
-            str(path), opts, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         """Embed ``texts`` into an (n, 384) float32 array of unit vectors."""

@@ -62,9 +62,9 @@ def _pct(num: int, den: int) -> tuple[float | None, str]:
 
 def session_metrics(coded: list[dict[str, str]]) -> list[Metric]:
     """Metrics from per-utterance code dicts (keys: utterance_id, role, words, codes)."""
+
     def ids(**want: str) -> list[str]:
-        return [c["utterance_id"] for c in coded
-                if all(c.get(k) == v for k, v in want.items())]
+        return [c["utterance_id"] for c in coded if all(c.get(k) == v for k, v in want.items())]
 
     refl, ques = ids(therapist_behaviour="reflection"), ids(therapist_behaviour="question")
     cr, oq = ids(reflection="complex"), ids(question="open")
@@ -73,28 +73,58 @@ def session_metrics(coded: list[dict[str, str]]) -> list[Metric]:
     cr_v, cr_s = _pct(len(cr), len(refl))
     oq_v, oq_s = _pct(len(oq), len(ques))
     ct_v, ct_s = _pct(len(change), len(change) + len(sustain))
-    words = {r: sum(int(c["words"]) for c in coded if c["role"] == r)
-             for r in ("counselor", "client")}
+    words = {
+        r: sum(int(c["words"]) for c in coded if c["role"] == r) for r in ("counselor", "client")
+    }
     talk_v, talk_s = _pct(words["counselor"], sum(words.values()))
     metrics = [
-        Metric("rq", "Reflection-to-question ratio (R:Q)", rq,
-               f"{rq:.2f}:1 ({len(refl)}/{len(ques)})" if rq is not None else "n/a (no questions)",
-               MITI, refl + ques, RQ_FAIR, RQ_GOOD),
+        Metric(
+            "rq",
+            "Reflection-to-question ratio (R:Q)",
+            rq,
+            f"{rq:.2f}:1 ({len(refl)}/{len(ques)})" if rq is not None else "n/a (no questions)",
+            MITI,
+            refl + ques,
+            RQ_FAIR,
+            RQ_GOOD,
+        ),
         Metric("pct_cr", "% complex reflections", cr_v, cr_s, MITI, cr, CR_FAIR, CR_GOOD),
         Metric("pct_oq", "% open questions", oq_v, oq_s, MITI3, oq, OQ_FAIR, OQ_GOOD),
-        Metric("talk_share", "Counselor share of words spoken", talk_v, talk_s,
-               "talk-time share (words; informational)", ids(role="counselor")),
-        Metric("pct_ct", "% client change talk, CT/(CT+ST)", ct_v, ct_s,
-               "MI process research (Magill et al. 2014; informational)", change + sustain),
+        Metric(
+            "talk_share",
+            "Counselor share of words spoken",
+            talk_v,
+            talk_s,
+            "talk-time share (words; informational)",
+            ids(role="counselor"),
+        ),
+        Metric(
+            "pct_ct",
+            "% client change talk, CT/(CT+ST)",
+            ct_v,
+            ct_s,
+            "MI process research (Magill et al. 2014; informational)",
+            change + sustain,
+        ),
     ]
-    for head, label in (("emotional_reactions", "Emotional reactions"),
-                        ("interpretations", "Interpretations"), ("explorations", "Explorations")):
+    for head, label in (
+        ("emotional_reactions", "Emotional reactions"),
+        ("interpretations", "Interpretations"),
+        ("explorations", "Explorations"),
+    ):
         counts = {lv: len(ids(**{head: lv})) for lv in ("0", "1", "2")}
         total = sum(counts.values())
         shown = [c["utterance_id"] for c in coded if c.get(head) in ("1", "2")]
         v, s = _pct(total - counts["0"], total)
-        metrics.append(Metric(
-            f"empathy_{head}", f"Empathy: {label} (level 1-2)", v,
-            f"{s}; levels 0/1/2 = {counts['0']}/{counts['1']}/{counts['2']}", EPITOME, shown,
-            detail={"levels": counts}))
+        metrics.append(
+            Metric(
+                f"empathy_{head}",
+                f"Empathy: {label} (level 1-2)",
+                v,
+                f"{s}; levels 0/1/2 = {counts['0']}/{counts['1']}/{counts['2']}",
+                EPITOME,
+                shown,
+                detail={"levels": counts},
+            )
+        )
     return metrics

@@ -212,8 +212,10 @@ def read_json(text: str, name: str = "transcript") -> list[Transcript]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TranscriptError(f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
-    if isinstance(data, list) and data and all(
-        isinstance(d, dict) and "utterances" in d for d in data
+    if (
+        isinstance(data, list)
+        and data
+        and all(isinstance(d, dict) and "utterances" in d for d in data)
     ):
         return [_json_transcript(d, f"{name}-{i}") for i, d in enumerate(data)]
     if isinstance(data, list):
@@ -278,8 +280,7 @@ def read_csv(text: str, name: str = "transcript") -> list[Transcript]:
     except csv.Error as exc:
         raise TranscriptError(f"malformed CSV: {exc}") from None
     return [
-        Transcript(tid, utts, roles_given=all(u.role for u in utts))
-        for tid, utts in groups.items()
+        Transcript(tid, utts, roles_given=all(u.role for u in utts)) for tid, utts in groups.items()
     ]
 
 

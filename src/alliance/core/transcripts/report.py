@@ -15,8 +15,13 @@ from alliance.core.transcripts.analysis import CODE_COLUMNS, SessionAnalysis
 
 ROW_COLUMNS = ("transcript_id", "utterance_id", "speaker", "role", *CODE_COLUMNS)
 COLOURS = {
-    "question": "#4e79a7", "reflection": "#59a14f", "therapist_input": "#f28e2b",
-    "other": "#bab0ac", "change": "#76b7b2", "neutral": "#e0e0e0", "sustain": "#e15759",
+    "question": "#4e79a7",
+    "reflection": "#59a14f",
+    "therapist_input": "#f28e2b",
+    "other": "#bab0ac",
+    "change": "#76b7b2",
+    "neutral": "#e0e0e0",
+    "sustain": "#e15759",
 }
 LEVEL_MARK = {"good": "✔ good", "fair": "~ fair", "below": "✘ below fair", "info": ""}
 
@@ -43,15 +48,19 @@ def _code(row: dict[str, Any]) -> str:
 def to_text(analysis: SessionAnalysis, examples: int = 3) -> str:
     """A readable report: MI quality, metrics against thresholds, example utterances."""
     by_id = {r["utterance_id"]: r for r in analysis.rows}
-    lines = [f"Transcript {analysis.transcript.transcript_id} "
-             f"({len(analysis.rows)} utterances, format {analysis.transcript.source_format})"]
+    lines = [
+        f"Transcript {analysis.transcript.transcript_id} "
+        f"({len(analysis.rows)} utterances, format {analysis.transcript.source_format})"
+    ]
     roles = {r["speaker"]: r["role"] for r in analysis.rows}
     lines.append("Speakers: " + ", ".join(f"{s} = {r}" for s, r in roles.items()))
     for w in analysis.warnings:
         lines.append(f"Warning: {w}")
     if analysis.mi_quality:
-        lines.append(f"MI quality estimate: {analysis.mi_quality} "
-                     f"(P(high) = {analysis.mi_quality_probability:.2f})")
+        lines.append(
+            f"MI quality estimate: {analysis.mi_quality} "
+            f"(P(high) = {analysis.mi_quality_probability:.2f})"
+        )
     lines.append("")
     for m in analysis.metrics:
         thr = f"  [fair {m.fair:g}, good {m.good:g}]" if m.fair is not None else ""
@@ -89,50 +98,75 @@ def _timeline(analysis: SessionAnalysis) -> str:
         y = 5 if r["role"] == "counselor" else 35
         x = i * width / n
         tip = html.escape(f"#{r['utterance_id']} {r['speaker']} <{_code(r)}>: {_short(r['text'])}")
-        bars.append(f'<rect x="{x:.1f}" y="{y}" width="{max(width / n, 1):.1f}" height="25" '
-                    f'fill="{COLOURS.get(code, "#ccc")}"><title>{tip}</title></rect>')
-    return (f'<svg viewBox="0 0 {width} 65" width="100%" role="img" '
-            f'aria-label="session timeline">{"".join(bars)}</svg>')
+        bars.append(
+            f'<rect x="{x:.1f}" y="{y}" width="{max(width / n, 1):.1f}" height="25" '
+            f'fill="{COLOURS.get(code, "#ccc")}"><title>{tip}</title></rect>'
+        )
+    return (
+        f'<svg viewBox="0 0 {width} 65" width="100%" role="img" '
+        f'aria-label="session timeline">{"".join(bars)}</svg>'
+    )
 
 
 def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
     """Self-contained HTML report; ``full_page=False`` gives an embeddable fragment."""
     e = html.escape
     by_id = {r["utterance_id"]: r for r in analysis.rows}
-    parts = [f'<div class="al-report"><style>{_CSS}</style>',
-             f"<h1>Session {e(analysis.transcript.transcript_id)}</h1>"]
+    parts = [
+        f'<div class="al-report"><style>{_CSS}</style>',
+        f"<h1>Session {e(analysis.transcript.transcript_id)}</h1>",
+    ]
     parts += [f"<p><strong>Warning:</strong> {e(w)}</p>" for w in analysis.warnings]
     if analysis.mi_quality:
-        parts.append(f"<p>MI quality estimate: <strong>{e(analysis.mi_quality)}</strong> "
-                     f"(P(high) = {analysis.mi_quality_probability:.2f})</p>")
-    legend = "".join(f'<span><i style="background:{c}"></i>{e(k)}</span>'
-                     for k, c in COLOURS.items())
-    parts.append(f"<h2>Timeline</h2><p>Top: counselor behaviour; bottom: client talk.</p>"
-                 f"{_timeline(analysis)}<p class='al-legend'>{legend}</p>")
-    parts.append("<h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>threshold</th>"
-                 "<th>source</th></tr>")
+        parts.append(
+            f"<p>MI quality estimate: <strong>{e(analysis.mi_quality)}</strong> "
+            f"(P(high) = {analysis.mi_quality_probability:.2f})</p>"
+        )
+    legend = "".join(
+        f'<span><i style="background:{c}"></i>{e(k)}</span>' for k, c in COLOURS.items()
+    )
+    parts.append(
+        f"<h2>Timeline</h2><p>Top: counselor behaviour; bottom: client talk.</p>"
+        f"{_timeline(analysis)}<p class='al-legend'>{legend}</p>"
+    )
+    parts.append(
+        "<h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>threshold</th>"
+        "<th>source</th></tr>"
+    )
     for m in analysis.metrics:
         thr = f"fair {m.fair:g} / good {m.good:g}" if m.fair is not None else "—"
         utts = "".join(
             f"<li>#{e(u)} {e(by_id[u]['speaker'])}: {e(by_id[u]['text'])} "
-            f"<em>&lt;{e(_code(by_id[u]))}&gt;</em></li>" for u in m.utterance_ids)
+            f"<em>&lt;{e(_code(by_id[u]))}&gt;</em></li>"
+            for u in m.utterance_ids
+        )
         parts.append(
             f"<tr><td>{e(m.name)}<details><summary>{len(m.utterance_ids)} utterances</summary>"
             f"<ul>{utts}</ul></details></td><td class='al-{m.level}'>{e(m.display)} "
-            f"{e(LEVEL_MARK[m.level])}</td><td>{e(thr)}</td><td>{e(m.citation)}</td></tr>")
-    parts.append("</table><h2>Utterances</h2><table><tr><th>#</th><th>speaker</th>"
-                 "<th>text</th><th>code (p)</th><th>empathy ER/IP/EX</th></tr>")
+            f"{e(LEVEL_MARK[m.level])}</td><td>{e(thr)}</td><td>{e(m.citation)}</td></tr>"
+        )
+    parts.append(
+        "</table><h2>Utterances</h2><table><tr><th>#</th><th>speaker</th>"
+        "<th>text</th><th>code (p)</th><th>empathy ER/IP/EX</th></tr>"
+    )
     for r in analysis.rows:
         p = r.get("client_talk_p") if r["role"] == "client" else r.get("therapist_behaviour_p")
-        emp = "/".join(str(r[h]) for h in ("emotional_reactions", "interpretations",
-                                            "explorations")) if r["role"] == "counselor" else ""
-        parts.append(f"<tr class='al-{e(r['role'])}'><td>{e(r['utterance_id'])}</td>"
-                     f"<td>{e(r['speaker'])}</td><td>{e(r['text'])}</td>"
-                     f"<td>{e(_code(r))} ({p if p is not None else ''})</td><td>{emp}</td></tr>")
+        emp = (
+            "/".join(str(r[h]) for h in ("emotional_reactions", "interpretations", "explorations"))
+            if r["role"] == "counselor"
+            else ""
+        )
+        parts.append(
+            f"<tr class='al-{e(r['role'])}'><td>{e(r['utterance_id'])}</td>"
+            f"<td>{e(r['speaker'])}</td><td>{e(r['text'])}</td>"
+            f"<td>{e(_code(r))} ({p if p is not None else ''})</td><td>{emp}</td></tr>"
+        )
     parts.append("</table></div>")
     body = "\n".join(parts)
     if not full_page:
         return body
     title = e(f"alliance — session {analysis.transcript.transcript_id}")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}'
-            f"</title></head><body>{body}</body></html>\n")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}'
+        f"</title></head><body>{body}</body></html>\n"
+    )

@@ -18,9 +18,19 @@ import numpy as np
 from alliance.core.transcripts.encoder import MODELS_DIR
 
 SESSION_FEATURES = (
-    "question", "reflection", "therapist_input", "other", "complex_share", "open_share",
-    "change", "sustain", "counselor_word_share", "log_rq", "emotional_reactions",
-    "interpretations", "explorations",
+    "question",
+    "reflection",
+    "therapist_input",
+    "other",
+    "complex_share",
+    "open_share",
+    "change",
+    "sustain",
+    "counselor_word_share",
+    "log_rq",
+    "emotional_reactions",
+    "interpretations",
+    "explorations",
 )
 _WORD = re.compile(r"\w+")
 
@@ -48,8 +58,9 @@ def _level(arr: np.ndarray | None) -> float:
     return float((arr[ok] @ np.arange(arr.shape[1])).mean()) if ok.any() else 0.0
 
 
-def session_features(roles: list[str], texts: list[str],
-                     probs: dict[str, np.ndarray]) -> list[float]:
+def session_features(
+    roles: list[str], texts: list[str], probs: dict[str, np.ndarray]
+) -> list[float]:
     """Features in SESSION_FEATURES order; ``probs[head]`` has NaN rows where it does not apply."""
     beh = probs.get("therapist_behaviour")
     words = [len(_WORD.findall(t)) for t in texts]
@@ -64,8 +75,7 @@ def session_features(roles: list[str], texts: list[str],
         _mean(probs.get("client_talk"), 2),
         counselor_words / max(sum(words), 1),
         float(np.log((n_r + 1) / (n_q + 1))),
-        *(_level(probs.get(h)) for h in ("emotional_reactions", "interpretations",
-                                         "explorations")),
+        *(_level(probs.get(h)) for h in ("emotional_reactions", "interpretations", "explorations")),
     ]
 
 

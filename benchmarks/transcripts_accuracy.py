@@ -21,17 +21,26 @@ import train_transcript_models as tt
 
 from alliance.core.transcripts import coding
 
-BASELINES = {"therapist_behaviour": 0.72, "client_talk": 0.58, "emotional_reactions": 0.74,
-             "interpretations": 0.67, "explorations": 0.73}
+BASELINES = {
+    "therapist_behaviour": 0.72,
+    "client_talk": 0.58,
+    "emotional_reactions": 0.74,
+    "interpretations": 0.67,
+    "explorations": 0.73,
+}
 
 
 def main() -> None:
-    from sklearn.metrics import f1_score, roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.metrics import f1_score
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", default="")
     parser.add_argument("--set", action="append", default=[])
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="also report per-class offsets tuned in nested CV (not shipped)",
+    )
     args = parser.parse_args()
     for item in args.set:
         name, vals = item.split("=")
@@ -39,39 +48,46 @@ def main() -> None:
         tt.SETTINGS[name] = (c, alpha)
     annomi, epitome = tt.load_annomi(), tt.load_epitome()
     wanted = set(args.tasks.split(",")) - {""}
-    probs, rows = {}, {}
-    for task in tt.tasks(annomi, epitome):
+    probs, rows, empathy = {}, {}, {}
+    all_tasks = tt.tasks(annomi, epitome)
+    for task in all_tasks:
         if wanted and task.name not in wanted:
             continue
         t0 = time.time()
-        p = tt.oof_proba(task)
+        p, tuned = tt.oof_proba(task, tune=args.tune)
         labels = coding.HEADS[task.name]
         pred = np.array(labels)[p.argmax(axis=1)]
+        f1_tuned = f1_score(task.y, np.array(labels)[tuned.argmax(axis=1)], average="macro")
         f1 = f1_score(task.y, pred, average="macro")
         per = f1_score(task.y, pred, average=None, labels=list(labels))
         target = BASELINES.get(task.name)
-        print(f"{task.name:22s} macro-F1 {f1:.3f}" + (f" (target {target})" if target else "")
-              + "  per class " + " ".join(f"{lab}={v:.2f}" for lab, v in
-                                          zip(labels, per, strict=True))
-              + f"  [{tt.SETTINGS[task.name]}, {time.time() - t0:.0f}s]", flush=True)
+        extra = f" (offsets tuned in nested CV: {f1_tuned:.3f})" if args.tune else ""
+        print(
+            f"{task.name:22s} macro-F1 {f1:.3f}{extra}"
+            + (f" (target {target})" if target else "")
+            + "  per class "
+            + " ".join(f"{lab}={v:.2f}" for lab, v in zip(labels, per, strict=True))
+            + f"  [{tt.SETTINGS[task.name]}, {time.time() - t0:.0f}s]",
+            flush=True,
+        )
         if task.groups[0] == annomi.tid[task.rows[0]]:
             probs[task.name], rows[task.name] = p, task.rows
+        else:
+            empathy[task.name] = task
+    # EPITOME heads trained on all of EPITOME score AnnoMI counselor turns (no AnnoMI leakage).
+    ectx = tt.empathy_context(annomi, all_tasks[0].ctx)
+    counselor = np.flatnonzero(np.array(annomi.speaker) == "therapist")
+    for name, task in empathy.items():
+        probs[name] = tt.fit_head(task).predict_proba(ectx, counselor)
+        rows[name] = counselor
     if {"therapist_behaviour", "client_talk"} <= probs.keys():
         tids, x = tt.session_matrix(annomi, probs, rows)
         y = np.array([annomi.quality[t] == "high" for t in tids])
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        model = make_pipeline(StandardScaler(), LogisticRegression(
-            C=0.3, class_weight="balanced", max_iter=1000))
-        aucs = []
-        for seed in range(5):
-            cv = StratifiedKFold(5, shuffle=True, random_state=seed)
-            s = cross_val_predict(model, x, y, cv=cv, method="predict_proba")[:, 1]
-            aucs.append(roc_auc_score(y, s))
-        print(f"MI quality (session)   AUC {np.mean(aucs):.3f} +- {np.std(aucs):.3f} "
-              f"({len(y)} transcripts, {int((~y).sum())} low; 5x repeated 5-fold)")
+        auc, sd = tt.mi_quality_auc(x, y)
+        print(
+            f"MI quality (session)   AUC {auc:.3f} +- {sd:.3f} "
+            f"({len(y)} transcripts, {int((~y).sum())} low; 5x repeated 5-fold)"
+        )
 
 
 if __name__ == "__main__":

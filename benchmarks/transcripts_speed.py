@@ -54,8 +54,10 @@ def annomi_text(limit: int) -> str:
 def session_file(n: int, path: Path) -> None:
     """A 600-turn session alternating counselor and client, from AnnoMI text if present."""
     rows = list(csv.DictReader(io.StringIO(annomi_text(n * 2))))
-    by_role = {r: [x["utterance_text"] for x in rows if x["interlocutor"] == r]
-               for r in ("therapist", "client")}
+    by_role = {
+        r: [x["utterance_text"] for x in rows if x["interlocutor"] == r]
+        for r in ("therapist", "client")
+    }
     lines = []
     for i in range(n):
         role, name = ("therapist", "Dana") if i % 2 == 0 else ("client", "Sam")
@@ -66,18 +68,20 @@ def session_file(n: int, path: Path) -> None:
 
 def throughput(limit: int, threads: int) -> None:
     from alliance.core.transcripts.analysis import analyze_all
-    from alliance.core.transcripts.encoder import get_encoder
+    from alliance.core.transcripts.encoder import DIALOGUE_TOKENS, get_encoder
     from alliance.core.transcripts.readers import read_transcripts
 
-    enc = get_encoder(threads)
+    enc = get_encoder(threads, DIALOGUE_TOKENS)
     enc.encode(["warm up"])
     text = annomi_text(limit)
     t0 = time.perf_counter()
     analyses = analyze_all(read_transcripts(text), encoder=enc)
     dt = time.perf_counter() - t0
     n = sum(len(a.rows) for a in analyses)
-    print(f"throughput: {n} utterances in {len(analyses)} transcripts, {dt:.1f}s "
-          f"-> {n / dt:.0f} utterances/s ({threads} threads, after model load)")
+    print(
+        f"throughput: {n} utterances in {len(analyses)} transcripts, {dt:.1f}s "
+        f"-> {n / dt:.0f} utterances/s ({threads} threads, after model load)"
+    )
 
 
 def fresh_session(threads: int) -> None:
@@ -86,13 +90,20 @@ def fresh_session(threads: int) -> None:
         session_file(600, path)
         env = {**os.environ, "ALLIANCE_THREADS": str(threads)}
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", CHILD, str(path)], env=env, check=True,
-                             capture_output=True, text=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(path)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
         wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"600-utterance session ({out[0]} turns): {wall:.2f}s wall in a fresh process "
-          f"(in-process {float(out[1]):.2f}s incl. imports and model load); "
-          f"peak RSS {peak:.0f} MB")
+    print(
+        f"600-utterance session ({out[0]} turns): {wall:.2f}s wall in a fresh process "
+        f"(in-process {float(out[1]):.2f}s incl. imports and model load); "
+        f"peak RSS {peak:.0f} MB"
+    )
 
 
 def main() -> None:

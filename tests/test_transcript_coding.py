@@ -8,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alliance.core.transcripts import coding, report
 from alliance.core.transcripts.analysis import analyze_transcript
 from alliance.core.transcripts.empathy import score_pairs
 from alliance.core.transcripts.encoder import get_encoder
 from alliance.core.transcripts.metrics import session_metrics
-from alliance.core.transcripts.model import TranscriptError
+from alliance.core.transcripts.model import Transcript, TranscriptError, Utterance
 from alliance.core.transcripts.readers import read_transcript, read_transcripts
 from alliance.core.transcripts.roles import infer_counselor
 
@@ -157,3 +159,43 @@ def test_role_inference_accuracy_on_annomi() -> None:
     ts = read_transcripts(DATASETS / "annomi" / "AnnoMI-simple.csv")
     ok = sum(infer_counselor(t) == "therapist" for t in ts)
     assert ok / len(ts) >= 0.95
+
+
+def test_shipped_models_fit_the_budget_and_cards_carry_licences() -> None:
+    from alliance.core.transcripts.cards import load_cards
+    from alliance.core.transcripts.encoder import MODELS_DIR
+
+    total = sum(p.stat().st_size for p in MODELS_DIR.iterdir() if p.is_file())
+    assert total <= 30 * 1024 * 1024
+    assert not list(MODELS_DIR.glob("*.pkl")) and not list(MODELS_DIR.glob("*.pickle"))
+    cards = {c["name"]: c for c in load_cards()}
+    assert set(coding.HEADS) | {"mi_quality", "minilm-l6-q8"} <= set(cards)
+    for name in coding.EMPATHY_HEADS:
+        assert "NON-COMMERCIAL" in cards[name]["license"]
+
+
+def test_speaker_means_group_by_key() -> None:
+    emb = np.array([[1.0, 0], [0, 1.0], [3.0, 0]], dtype=np.float32)
+    out = coding.speaker_means(emb, ["a", "b", "a"])
+    assert np.allclose(out[0], [2.0, 0]) and np.allclose(out[2], [2.0, 0])
+    assert np.allclose(out[1], [0, 1.0])
+
+
+def test_repeated_texts_are_encoded_once_with_the_same_vector() -> None:
+    enc = get_encoder()
+    vecs = enc.encode(["Yeah.", "I see.", "Yeah.", ""])
+    assert np.allclose(vecs[0], vecs[2])
+    assert vecs.shape == (4, 384)
+
+
+_utterance = st.tuples(st.sampled_from(["A", "B", "C"]), st.text(max_size=60))
+
+
+@settings(max_examples=25, deadline=None)
+@given(turns=st.lists(_utterance, min_size=1, max_size=12))
+def test_fuzz_analysis_never_crashes(turns: list[tuple[str, str]]) -> None:
+    utts = [Utterance(str(i), s, t) for i, (s, t) in enumerate(turns)]
+    a = analyze_transcript(Transcript("fuzz", utts))
+    assert len(a.rows) == len(turns)
+    assert report.to_html(a, full_page=False)
+    assert all(m.value is None or m.value >= 0 for m in a.metrics)

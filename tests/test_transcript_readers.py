@@ -174,3 +174,11 @@ def test_fuzz_bytes_only_raise_clean_errors(data: bytes) -> None:
         read_transcripts(text)
     except TranscriptError:
         pass
+
+
+def test_file_over_the_real_limit_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big.vtt"
+    with big.open("wb") as f:
+        f.truncate(readers.MAX_BYTES + 1)
+    with pytest.raises(TranscriptError, match="MB"):
+        read_transcripts(big)

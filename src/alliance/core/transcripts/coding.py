@@ -24,7 +24,7 @@ from alliance.core.transcripts.encoder import DIM, MODELS_DIR
 
 HASH_BITS = 17
 N_BUCKETS = 1 << HASH_BITS
-DENSE_DIM = 4 * DIM
+DENSE_DIM = 6 * DIM
 _TOKEN = re.compile(r"[a-z0-9']+|[?!.,]")
 
 #: Which head codes which role, and the labels it predicts (order = stored weight rows).
@@ -44,8 +44,8 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def text_grams(text: str, prev: str, prev_same_speaker: bool) -> list[str]:
-    """Word 1-3 grams of the utterance, cue tokens, and word unigrams of the previous turn."""
+def text_grams(text: str, prev: str, prev_same_speaker: bool, nxt: str = "") -> list[str]:
+    """Word 1-3 grams of the utterance, cue tokens, and word unigrams of the neighbour turns."""
     toks = _tokens(text)
     grams = list(toks)
     grams += [f"{a} {b}" for a, b in itertools.pairwise(toks)]
@@ -58,6 +58,7 @@ def text_grams(text: str, prev: str, prev_same_speaker: bool) -> list[str]:
     grams.append(f"$plen:{min(len(_tokens(prev)).bit_length(), 8)}")
     if prev_same_speaker:
         grams.append("$prevsame")
+    grams += [f"n:{t}" for t in _tokens(nxt)]
     return grams
 
 
@@ -82,15 +83,23 @@ class Context:
     prev: np.ndarray
     prev2: np.ndarray
     prev_same: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    nxt: np.ndarray | None = None
+    session: np.ndarray | None = None
     _cache: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def dense(self, rows: np.ndarray) -> np.ndarray:
-        """[e, e_prev, e_prev2, e * e_prev] for ``rows`` (missing context = zeros)."""
+        """[e, e_prev, e_prev2, e * e_prev, e_next, e_speaker] for ``rows`` (missing = zeros).
+
+        The next turn is context too: a transcript is analysed after the session, and the
+        other speaker's answer tells much about what an utterance did. ``e_speaker`` is the
+        mean embedding of the speaker's turns in the session (their stance and topic)."""
         pad = np.vstack([self.emb, np.zeros((1, DIM), dtype=np.float32)])
         e = pad[rows]
         p = pad[self.prev[rows]]
         p2 = pad[self.prev2[rows]]
-        return np.hstack([e, p, p2, e * p]).astype(np.float32)
+        nx = pad[self.nxt[rows]] if self.nxt is not None else np.zeros_like(e)
+        sp = self.session[rows] if self.session is not None else np.zeros_like(e)
+        return np.hstack([e, p, p2, e * p, nx, sp]).astype(np.float32)
 
     def sparse(self, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Hashed n-gram features for ``rows``."""
@@ -101,7 +110,9 @@ class Context:
             p = int(self.prev[r])
             prev_text = self.texts[p] if p >= 0 else ""
             same = bool(self.prev_same[r]) if len(self.prev_same) else False
-            self._cache[r] = hashed(text_grams(self.texts[r], prev_text, same))
+            n = int(self.nxt[r]) if self.nxt is not None else -1
+            next_text = self.texts[n] if n >= 0 else ""
+            self._cache[r] = hashed(text_grams(self.texts[r], prev_text, same, next_text))
         return self._cache[r]
 
 
@@ -112,7 +123,21 @@ def dialogue_context(texts: list[str], speakers: list[str], emb: np.ndarray) -> 
     prev2 = np.arange(n) - 2
     prev2[prev2 < 0] = -1
     same = np.array([i > 0 and speakers[i] == speakers[i - 1] for i in range(n)], dtype=bool)
-    return Context(texts, emb, prev, prev2, same)
+    nxt = np.arange(n) + 1
+    if n:
+        nxt[-1] = -1
+    return Context(texts, emb, prev, prev2, same, nxt, speaker_means(emb, speakers))
+
+
+def speaker_means(emb: np.ndarray, keys: Sequence[object]) -> np.ndarray:
+    """Each row gets the mean embedding of all rows with the same key (speaker in session)."""
+    out = np.zeros_like(emb)
+    groups: dict[object, list[int]] = {}
+    for i, k in enumerate(keys):
+        groups.setdefault(k, []).append(i)
+    for idx in groups.values():
+        out[idx] = emb[idx].mean(axis=0)
+    return out
 
 
 def pair_context(
@@ -163,8 +188,12 @@ class Head:
         if len(rows) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         logits = ctx.dense(rows) @ self.w_dense.T + self.bias
-        for i, (idx, val) in enumerate(ctx.sparse(rows)):
-            logits[i] += self.w_sparse[:, idx] @ val
+        feats = ctx.sparse(rows)
+        idx = np.concatenate([i for i, _ in feats])
+        val = np.concatenate([v for _, v in feats])
+        starts = np.r_[0, np.cumsum([len(i) for i, _ in feats])[:-1]]
+        # every row has at least one n-gram (the length and end tokens), so no empty segment
+        logits += np.add.reduceat(self.w_sparse[:, idx] * val, starts, axis=1).T
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -20,6 +20,8 @@ ONNX_PATH = MODELS_DIR / "minilm-l6-q8.onnx"
 TOKENIZER_PATH = MODELS_DIR / "tokenizer.json"
 DIM = 384
 MAX_TOKENS = 128
+#: Token cap for transcript utterances: shorter than EPITOME posts, and speed matters there.
+DIALOGUE_TOKENS = 64
 BATCH_SIZE = 32
 
 
@@ -47,11 +49,17 @@ class Encoder:
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
-        """Embed ``texts`` into an (n, 384) float32 array of unit vectors."""
+        """Embed ``texts`` into an (n, 384) float32 array of unit vectors.
+
+        Repeated texts ("Yeah.", "Okay." are a quarter of AnnoMI) are encoded once."""
+        unique = list(dict.fromkeys(t or "" for t in texts))
+        if len(unique) < len(texts):
+            where = {t: i for i, t in enumerate(unique)}
+            return self.encode(unique, batch_size)[[where[t or ""] for t in texts]]
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out
-        encs = self.tokenizer.encode_batch([t or "" for t in texts])
+        encs = self.tokenizer.encode_batch(list(unique))
         order = np.argsort([len(e.ids) for e in encs], kind="stable")
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
@@ -73,7 +81,7 @@ class Encoder:
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-@lru_cache(maxsize=2)
-def get_encoder(threads: int | None = None) -> Encoder:
+@lru_cache(maxsize=4)
+def get_encoder(threads: int | None = None, max_tokens: int = MAX_TOKENS) -> Encoder:
     """A process-wide encoder, loaded once (model load is the slow part of a short run)."""
-    return Encoder(threads=threads)
+    return Encoder(threads=threads, max_tokens=max_tokens)

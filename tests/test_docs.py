@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,31 @@ from typer.testing import CliRunner
 from alliance.cli import app
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
+
+# Files the README's examples name, made from the test fixtures.
+EXAMPLE_FILES = {
+    "session.vtt": FIXTURES / "zoom.vtt",
+    "transcripts.csv": FIXTURES / "annomi_small.csv",
+    "pairs.csv": FIXTURES / "pairs.csv",
+}
+SCORES = "client_id,session,date,instrument,total\nA,1,2026-01-05,phq9,16\nA,2,2026-01-12,phq9,22\n"
 
 
 def _examples() -> list[str]:
     blocks = re.findall(r"```sh\n(.*?)```", README.read_text("utf-8"), flags=re.S)
-    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
+    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
     return [line for line in lines if line.startswith("alliance ") and "FILE" not in line]
 
 
 @pytest.mark.parametrize("example", _examples())
-def test_readme_example_runs(example: str, data_dir: Path) -> None:
+def test_readme_example_runs(
+    example: str, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, source in EXAMPLE_FILES.items():
+        shutil.copy(source, tmp_path / name)
+    (tmp_path / "SCORES.csv").write_text(SCORES, "utf-8")
+    monkeypatch.chdir(tmp_path)
     args = shlex.split(example)[1:]
     stdin = "5\n4\n4\n5\n5\n" if args[0] == "ask" else None
     result = CliRunner().invoke(app, args, input=stdin)

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from alliance.web.keys import field_keys, secret_key, web_data_dir
 
@@ -189,3 +190,10 @@ EMAIL_USE_TLS = _flag("ALLIANCE_EMAIL_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("ALLIANCE_FROM_EMAIL", "alliance@localhost")
 # Where staff reach the app, for links in emails.
 ALLIANCE_BASE_URL = os.environ.get("ALLIANCE_BASE_URL", "http://127.0.0.1:8000")
+
+# Early-warning settings shared by the whole clinic (see docs/alerts.md): the not-on-track method
+# (etr: expected treatment response; nn: nearest neighbours) and when "no reliable change" is flagged.
+ALLIANCE_NTT_METHOD = os.environ.get("ALLIANCE_NTT_METHOD", "etr")
+if ALLIANCE_NTT_METHOD not in ("etr", "nn"):
+    raise ImproperlyConfigured("ALLIANCE_NTT_METHOD must be etr or nn")
+ALLIANCE_NO_CHANGE_SESSION = int(os.environ.get("ALLIANCE_NO_CHANGE_SESSION", "6"))

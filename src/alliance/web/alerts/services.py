@@ -16,7 +16,16 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from alliance.core.alerts import Finding, Observation, Stored, evaluate_client, plan_lifecycle
+from alliance.core.alerts import (
+    AlertConfig,
+    Finding,
+    Frame,
+    Observation,
+    Stored,
+    evaluate_client,
+    from_arrays,
+    plan_lifecycle,
+)
 from alliance.web.accounts.models import Role
 from alliance.web.alerts.models import Alert, AlertStatus, Severity
 from alliance.web.clinic.models import Administration, AdministrationStatus, Client, Episode
@@ -45,13 +54,39 @@ def observations_for(episode: Episode) -> list[Observation]:
     ]
 
 
+def alert_config() -> AlertConfig:
+    """The clinic-wide alert settings (environment; defaults documented in docs/alerts.md)."""
+    return AlertConfig(
+        ntt_method=settings.ALLIANCE_NTT_METHOD,
+        no_change_session=settings.ALLIANCE_NO_CHANGE_SESSION,
+    )
+
+
+def clinic_reference(clinic_id: int) -> Frame | None:
+    """The clinic's closed episodes, from which the core fits the expected treatment response
+    (once there are enough of them) and draws nearest neighbours."""
+    done = Administration.objects.filter(
+        session__episode__client__clinic_id=clinic_id,
+        session__episode__closed_on__isnull=False,
+        status=AdministrationStatus.COMPLETED,
+        total__isnull=False,
+    ).values_list("session__episode_id", "instrument", "session__number", "total")
+    rows = list(done)
+    if not rows:
+        return None
+    episodes, instruments, sessions, totals = zip(*rows, strict=True)
+    return from_arrays([str(e) for e in episodes], list(instruments), list(sessions), list(totals))
+
+
 def current_findings(episode: Episode) -> list[Finding]:
     """The core's findings at each instrument's latest administration."""
     observations = observations_for(episode)
     latest: dict[str, int] = {}
     for o in observations:
         latest[o.instrument] = max(latest.get(o.instrument, 0), o.session)
-    return [f for f in evaluate_client(observations) if f.session == latest.get(f.instrument)]
+    reference = clinic_reference(episode.client.clinic_id)
+    findings = evaluate_client(observations, alert_config(), expected=reference)
+    return [f for f in findings if f.session == latest.get(f.instrument)]
 
 
 def _key(alert: Alert) -> Key:

@@ -45,12 +45,17 @@ def test_risk_alerts_are_never_resolved_automatically() -> None:
     assert plan_lifecycle({RISK: Stored("acknowledged", 3)}, []) == []
 
 
-def test_a_later_risk_answer_after_acknowledgement_raises_a_new_alert() -> None:
-    later = Finding("c1", "risk", "risk:item9", 5, "phq9", "detail", {}, "safety")
-    assert [a.verb for a in plan_lifecycle({RISK: Stored("acknowledged", 3)}, [later])] == ["raise"]
-    same = Finding("c1", "risk", "risk:item9", 3, "phq9", "detail", {}, "safety")
-    assert [a.verb for a in plan_lifecycle({RISK: Stored("acknowledged", 3)}, [same])] == ["update"]
-    assert [a.verb for a in plan_lifecycle({RISK: Stored("open", 3)}, [later])] == ["update"]
+def _risk(session: int) -> Finding:
+    return Finding("c1", "risk", "risk:item9", session, "phq9", "detail", {}, "safety")
+
+
+def test_every_risk_answer_raises_once_whatever_the_session_order() -> None:
+    recorded = [(RISK, 3)]
+    assert plan_lifecycle({RISK: Stored("acknowledged", 3)}, [_risk(3)], recorded) == []
+    later = plan_lifecycle({RISK: Stored("acknowledged", 3)}, [_risk(3), _risk(5)], recorded)
+    assert [(a.verb, a.finding.session if a.finding else None) for a in later] == [("raise", 5)]
+    earlier = plan_lifecycle({RISK: Stored("open", 3)}, [_risk(1), _risk(3)], recorded)
+    assert [(a.verb, a.finding.session if a.finding else None) for a in earlier] == [("raise", 1)]
 
 
 def test_latest_finding_per_key_wins() -> None:

@@ -13,7 +13,7 @@ from alliance.core.alerts import (
     evaluate_client,
     from_observations,
 )
-from alliance.core.alerts.expected import default_parameters, fit_etr
+from alliance.core.alerts.expected import MIN_SD, default_parameters, fit_etr
 from alliance.core.instruments import bundled_instruments
 
 
@@ -172,7 +172,7 @@ def test_expected_response_is_fitted_from_enough_clinic_episodes() -> None:
     # centred on the reference's mean intake, the slope at intake c is a + b * (c - 15)
     assert params.fitted_from == 80 and math.isclose(params.b, -0.3, abs_tol=1e-9)
     assert math.isclose(params.a, -4.0 - 0.3 * (params.centre - 15), abs_tol=1e-9)
-    assert params.sd < 1e-9
+    assert params.sd == MIN_SD  # exact synthetic data: the floor, not a zero-width band
     assert fit_etr(reference, 0, min_episodes=81) is None
 
 
@@ -205,3 +205,9 @@ def test_clients_are_kept_apart() -> None:
     findings = evaluate_client(obs)
     assert {f.client_id for f in findings if f.rule == "alliance:drop_from_previous"} == set()
     assert {f.client_id for f in findings if f.rule == "alliance:below_cutoff"} == {"b"}
+
+
+def test_intake_only_episodes_do_not_count_towards_a_fit() -> None:
+    instruments = bundled_instruments()
+    single = [Observation(f"r{i}", 1, None, "phq9", 15.0, {}) for i in range(80)]
+    assert fit_etr(from_observations(single, instruments), 0, min_episodes=50) is None

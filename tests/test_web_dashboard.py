@@ -201,3 +201,12 @@ def test_demo_and_serve_have_help() -> None:
     for command in ("demo", "serve"):
         result = CliRunner().invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "--port" in result.output
+
+
+def test_a_second_acknowledgement_does_not_overwrite_the_first(world: World) -> None:
+    alert = Alert.objects.get(client=world.own)
+    url = reverse("dashboard:alert_ack", args=[alert.pk])
+    logged_in(world.counselor).post(url, {"note": "Called the client"})
+    logged_in(world.supervisor).post(url, {"note": "stale tab"})
+    alert.refresh_from_db()
+    assert (alert.note, alert.acknowledged_by) == ("Called the client", world.counselor)

@@ -17,7 +17,8 @@ from alliance.web.accounts.models import TranscriptDeletion
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.services import record_administration, registry
 from alliance.web.transcripts.models import Transcript
-from alliance.web.transcripts.services import MAX_UPLOAD_BYTES
+from alliance.web.transcripts.services import MAX_UPLOAD_BYTES, delete_transcript, run_analysis
+from alliance.web.transcripts.summaries import counselor_skills
 
 from .web_fixtures import ALLIANCE_ANSWERS, World, logged_in
 
@@ -225,3 +226,42 @@ def test_supervisor_sees_counselor_skill_averages(
     assert "Transcript skill metrics" in page and "not for ranking" in page
     row = page[page.index("Transcript skill metrics") :]
     assert "couns_a" in row
+
+
+def test_deleting_a_queued_transcript_ends_its_wait(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    transcript = Transcript.objects.get()
+    logged_in(world.counselor).post(reverse("transcripts:delete", args=[transcript.pk]))
+    run_worker()
+    transcript.refresh_from_db()
+    assert transcript.status == "failed" and "deleted before" in transcript.error
+    page = (
+        logged_in(world.counselor)
+        .get(reverse("transcripts:detail", args=[transcript.pk]))
+        .content.decode()
+    )
+    assert 'http-equiv="refresh"' not in page
+
+
+def test_text_deleted_while_the_analysis_ran_never_comes_back(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    in_flight = Transcript.objects.get()  # the worker's copy, text already in memory
+    delete_transcript(Transcript.objects.get())
+    run_analysis(in_flight)
+    stored = Transcript.objects.get()
+    assert (stored.text, stored.report, stored.timeline) == ("", "", "")
+    assert stored.metrics["utterances"] > 0 and stored.status == "done"
+
+
+def test_re_uploading_a_session_counts_it_once_for_supervision(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    run_worker()
+    assert Transcript.objects.filter(status="done").count() == 2
+    assert counselor_skills(world.counselor).sessions == 1

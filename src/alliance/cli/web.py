@@ -58,7 +58,11 @@ def _serve(host: str, port: int, threads: int = 8, worker: bool = True) -> None:
     finally:
         if child is not None:
             child.terminate()
-            child.wait(timeout=10)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # mid-analysis: the task marks itself failed
+                child.kill()
+                child.wait()
 
 
 def _start_worker() -> subprocess.Popen[bytes]:

@@ -19,6 +19,8 @@ import yaml
 
 from alliance.core.alerts.frame import BoolArray, FloatArray, Frame
 
+MIN_SD = 1.0  # points: the narrowest tolerance band a fitted model may have
+
 
 @dataclass(frozen=True)
 class EtrParameters:
@@ -52,23 +54,35 @@ def etr_expected(params: EtrParameters, intake: FloatArray, s: FloatArray) -> Fl
 
 
 def fit_etr(reference: Frame, instrument_index: int, min_episodes: int) -> EtrParameters | None:
-    """Least-squares ETR parameters from completed episodes, or None if there are too few."""
-    mask = reference.instrument == instrument_index
-    sub = reference.select(mask)
-    episodes = int(sub.group_start.sum())
-    if episodes < min_episodes:
+    """Least-squares ETR parameters from completed episodes, or None if there are too few.
+
+    Only episodes with at least two administrations inform the course; the residual SD is
+    floored at ``MIN_SD`` points, since no measure is free of error and a near-zero band would
+    flag every wobble.
+    """
+    sub = reference.select(reference.instrument == instrument_index)
+    s = relative_session(sub)
+    episode = np.cumsum(sub.group_start) - 1
+    followed = np.unique(episode[s >= 2])
+    if followed.shape[0] < min_episodes:
         return None
     intake = sub.total[sub.group_first_index()]
-    s = relative_session(sub)
     later = s >= 2
-    centre = float(np.mean(sub.total[sub.group_start]))
+    centre = float(np.mean(sub.total[sub.group_start][followed]))
     log_s = np.log(s[later])
     design = np.column_stack([log_s, (intake[later] - centre) * log_s])
     change = sub.total[later] - intake[later]
     (a, b), *_ = np.linalg.lstsq(design, change, rcond=None)
     residual = change - design @ np.array([a, b])
+    sd = float(np.std(residual))
+    if not all(np.isfinite([a, b, sd])):
+        return None
     return EtrParameters(
-        centre=centre, a=float(a), b=float(b), sd=float(np.std(residual)), fitted_from=episodes
+        centre=centre,
+        a=float(a),
+        b=float(b),
+        sd=max(sd, MIN_SD),
+        fitted_from=int(followed.shape[0]),
     )
 
 

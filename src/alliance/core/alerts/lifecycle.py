@@ -1,8 +1,8 @@
 """Alert lifecycle: open, acknowledged with a note, resolved; re-raised when a condition recurs.
 
 The web app stores alerts; this module decides, from the alerts already stored and the findings
-that hold now, what should change. Risk alerts are never resolved automatically, and a risk answer
-at a later session than an acknowledged or resolved risk alert is a new event: it raises a new one.
+that hold now, what should change. Risk alerts are never resolved automatically, and every risk
+answer is an event of its own: it raises an alert once, even when sessions arrive out of order.
 """
 
 from __future__ import annotations
@@ -34,32 +34,40 @@ class Action:
     finding: Finding | None = None
 
 
-def plan_lifecycle(stored: dict[Key, Stored], current: Iterable[Finding]) -> list[Action]:
+def plan_lifecycle(
+    stored: dict[Key, Stored],
+    current: Iterable[Finding],
+    recorded_risks: Iterable[tuple[Key, int | None]] = (),
+) -> list[Action]:
     """Actions that bring stored alerts (the newest per key) in line with the current findings.
 
-    ``current`` should hold the findings at each instrument's latest administration: a condition
-    that no longer holds there resolves its alert, except a risk alert, which a person resolves.
+    ``current`` holds the findings at each instrument's latest scored administration, plus every
+    risk finding of the episode. A condition that no longer holds resolves its alert. Risk is
+    different: each risk answer (key and session) is its own alert, raised once whatever order
+    the sessions were completed in, and only a person resolves it; ``recorded_risks`` lists the
+    (key, session) pairs already stored.
     """
+    recorded = set(recorded_risks)
     actions: list[Action] = []
     latest: dict[Key, Finding] = {}
     for finding in current:
+        if finding.kind == RISK:
+            if (finding.key, finding.session) not in recorded:
+                recorded.add((finding.key, finding.session))
+                actions.append(Action("raise", finding.key, finding))
+            continue
         previous = latest.get(finding.key)
         if previous is None or finding.session >= previous.session:
             latest[finding.key] = finding
     for key, finding in latest.items():
-        actions.append(Action(_verb(stored.get(key), finding), key, finding))
+        actions.append(Action(_verb(stored.get(key)), key, finding))
     for key, alert in stored.items():
         if key not in latest and alert.status != RESOLVED and key[1] != RISK:
             actions.append(Action("resolve", key))
     return actions
 
 
-def _verb(alert: Stored | None, finding: Finding) -> str:
+def _verb(alert: Stored | None) -> str:
     if alert is None:
         return "raise"
-    if alert.status == RESOLVED:
-        return "reraise"
-    newer = alert.session is None or finding.session > alert.session
-    if finding.kind == RISK and alert.status == ACKNOWLEDGED and newer:
-        return "raise"  # a new risk answer after someone acted on the last one must be seen
-    return "update"
+    return "reraise" if alert.status == RESOLVED else "update"

@@ -49,11 +49,17 @@ class Alert(models.Model):
     class Meta:
         ordering = ["status", "-raised_at"]
         constraints = [
+            # Risk is the exception: every risk answer is an alert of its own (one per session).
             models.UniqueConstraint(
                 fields=["client", "kind", "rule", "instrument"],
-                condition=models.Q(status="open"),
+                condition=models.Q(status="open") & ~models.Q(kind="risk"),
                 name="one_open_alert_per_identity",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["client", "kind", "rule", "instrument", "session_number"],
+                condition=models.Q(kind="risk"),
+                name="one_risk_alert_per_answer",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ and applies them to Alert rows (keeping acknowledged rows as history).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -26,11 +27,13 @@ from alliance.core.alerts import (
     from_arrays,
     plan_lifecycle,
 )
+from alliance.core.alerts.types import RISK
 from alliance.web.accounts.models import Role
 from alliance.web.alerts.models import Alert, AlertStatus, Severity
 from alliance.web.clinic.models import Administration, AdministrationStatus, Client, Episode
 
 Key = tuple[str, str, str, str]
+logger = logging.getLogger(__name__)
 
 
 def observations_for(episode: Episode) -> list[Observation]:
@@ -79,14 +82,16 @@ def clinic_reference(clinic_id: int) -> Frame | None:
 
 
 def current_findings(episode: Episode) -> list[Finding]:
-    """The core's findings at each instrument's latest administration."""
+    """The core's findings at each instrument's latest scored administration, plus every risk
+    finding (each risk answer counts, whatever order the sessions were completed in)."""
     observations = observations_for(episode)
     latest: dict[str, int] = {}
     for o in observations:
-        latest[o.instrument] = max(latest.get(o.instrument, 0), o.session)
+        if o.total is not None:  # an unscorable administration must not resolve open alerts
+            latest[o.instrument] = max(latest.get(o.instrument, 0), o.session)
     reference = clinic_reference(episode.client.clinic_id)
     findings = evaluate_client(observations, alert_config(), expected=reference)
-    return [f for f in findings if f.session == latest.get(f.instrument)]
+    return [f for f in findings if f.kind == RISK or f.session == latest.get(f.instrument)]
 
 
 def _key(alert: Alert) -> Key:
@@ -96,12 +101,14 @@ def _key(alert: Alert) -> Key:
 @transaction.atomic
 def refresh_alerts(episode: Episode) -> list[Alert]:
     """Apply the core's lifecycle plan; returns the alerts raised, re-raised or updated."""
-    client: Client = episode.client
-    rows = Alert.objects.select_for_update().filter(client=client).order_by("raised_at", "id")
+    # Lock the client first: two submissions for one client must not raise the same alert twice.
+    client: Client = Client.objects.select_for_update().get(pk=episode.client_id)
+    rows = list(Alert.objects.select_for_update().filter(client=client).order_by("raised_at", "id"))
     newest: dict[Key, Alert] = {_key(a): a for a in rows}
     stored = {key: Stored(alert.status, alert.session_number) for key, alert in newest.items()}
+    risks = [(_key(a), a.session_number) for a in rows if a.kind == RISK]
     touched = []
-    for action in plan_lifecycle(stored, current_findings(episode)):
+    for action in plan_lifecycle(stored, current_findings(episode), risks):
         alert = newest.get(action.key)
         if action.verb == "resolve" and alert is not None:
             alert.status = AlertStatus.RESOLVED
@@ -132,7 +139,7 @@ def _apply(client: Client, alert: Alert | None, verb: str, finding: Finding) -> 
             **values,
         )
         if created.severity == Severity.SAFETY:
-            transaction.on_commit(lambda: notify_safety_alert(created))
+            transaction.on_commit(lambda: notify_safety_alert(created), robust=True)
         return created
     for name, value in values.items():
         setattr(alert, name, value)
@@ -140,13 +147,16 @@ def _apply(client: Client, alert: Alert | None, verb: str, finding: Finding) -> 
     return alert
 
 
-def acknowledge(alert: Alert, user: Any, note: str) -> Alert:
-    alert.status = AlertStatus.ACKNOWLEDGED
-    alert.acknowledged_by = user
-    alert.acknowledged_at = timezone.now()
-    alert.note = note  # type: ignore[assignment]
-    alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "note"])
-    return alert
+def acknowledge(alert: Alert, user: Any, note: str) -> bool:
+    """Acknowledge an open alert; False if it was not open (already acknowledged or resolved),
+    so a stale tab cannot overwrite a colleague's note or revive a resolved alert."""
+    updated = Alert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
+        status=AlertStatus.ACKNOWLEDGED,
+        acknowledged_by=user,
+        acknowledged_at=timezone.now(),
+        note=note,
+    )
+    return updated == 1
 
 
 def notify_safety_alert(alert: Alert) -> int:
@@ -160,11 +170,15 @@ def notify_safety_alert(alert: Alert) -> int:
         return 0
     path = reverse("dashboard:client", args=[alert.client_id])
     body = (
-        f"A safety alert ({alert.rule}) was raised for client #{alert.client_id} on your caseload "
-        f"at session {alert.session_number}.\n\nFollow your clinic's risk protocol. "
-        f"Open the client in alliance: {settings.ALLIANCE_BASE_URL.rstrip('/')}{path}\n"
+        "A safety alert was raised for a client on your caseload.\n\n"
+        "Follow your clinic's risk protocol. "
+        f"Open alliance to see it: {settings.ALLIANCE_BASE_URL.rstrip('/')}{path}\n"
     )
-    return send_mail("alliance: safety alert", body, None, recipients, fail_silently=False)
+    try:
+        return send_mail("alliance: safety alert", body, None, recipients, fail_silently=False)
+    except Exception as exc:  # the answers are saved; the alert shows on the dashboard regardless
+        logger.error("safety alert email failed (alert %s): %s", alert.pk, type(exc).__name__)
+        return 0
 
 
 def _safety_recipients(client: Client) -> list[str]:

@@ -105,7 +105,10 @@ def _client_context(request: HttpRequest, pk: int) -> dict[str, object]:
 @never_cache
 def client_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = _client_context(request, pk)
-    context["skills"] = client_skill_series(context["client"])
+    sessions, skills = client_skill_series(context["client"])
+    context["skills"] = skills
+    context["skill_rows"] = [(s, [(n, s.value_at(n)) for n in sessions]) for s in skills]
+    context["skill_sessions"] = sessions
     return render(request, "dashboard/client.html", context)
 
 
@@ -217,8 +220,14 @@ def alert_ack(request: HttpRequest, pk: int) -> HttpResponse:
     form = AckForm(request.POST)
     if not form.is_valid():
         return render(request, "dashboard/form_error.html", {"form": form}, status=400)
-    acknowledge(alert, request.user, form.cleaned_data["note"])
-    record(request, "alert_ack", alert, clinic_id=client.clinic_id)
+    done = acknowledge(alert, request.user, form.cleaned_data["note"])
+    record(
+        request,
+        "alert_ack",
+        alert,
+        clinic_id=client.clinic_id,
+        outcome="ok" if done else "not_open",
+    )
     return redirect("dashboard:client", pk=client.pk)
 
 
@@ -229,7 +238,7 @@ def team(request: HttpRequest) -> HttpResponse:
     user = request.user
     staff = get_user_model().objects.filter(clinic_id=user.clinic_id, is_active=True)
     if user.role == Role.SUPERVISOR:
-        staff = staff.filter(team_id=user.team_id)
+        staff = staff.filter(team_id=user.team_id) if user.team_id else staff.filter(pk=user.pk)
     elif user.role != Role.ADMIN:
         record(request, "team_view", object_type="team", outcome="denied")
         raise PermissionDenied("Supervisors only")

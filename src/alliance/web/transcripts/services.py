@@ -39,6 +39,8 @@ def parse_upload(data: bytes, filename: str) -> tuple[str, CoreTranscript]:
         found = read_transcripts(text)
     except TranscriptError as exc:
         raise UploadError(str(exc)) from exc
+    except (RecursionError, ValueError) as exc:  # e.g. absurdly nested JSON
+        raise UploadError("the file's structure could not be read") from exc
     if len(found) != 1:
         raise UploadError(f"the file holds {len(found)} transcripts; upload one session at a time")
     return text, found[0]
@@ -49,8 +51,11 @@ def store_upload(
 ) -> Transcript:
     """Validate, then store a queued transcript and enqueue its analysis after commit."""
     text, parsed = parse_upload(data, filename)
-    if counselor and counselor not in {u.speaker for u in parsed.utterances}:
-        raise UploadError(f"no speaker called {counselor!r} in this transcript")
+    if counselor:
+        speakers = {u.speaker.casefold(): u.speaker for u in parsed.utterances}
+        if counselor.casefold() not in speakers:
+            raise UploadError(f"no speaker called {counselor!r} in this transcript")
+        counselor = speakers[counselor.casefold()]
     from alliance.web.transcripts.tasks import analyse_transcript
 
     with transaction.atomic():
@@ -67,29 +72,38 @@ def store_upload(
 
 
 def run_analysis(transcript: Transcript) -> Transcript:
-    """Analyse a stored transcript with the core models and keep the report (the task's body)."""
+    """Analyse a stored transcript with the core models and keep the report (the task's body).
+
+    Error messages stored or raised here are our own: core messages can name speakers, and the
+    task queue keeps tracebacks in plain text.
+    """
     rows = Transcript.objects.filter(pk=transcript.pk)
     rows.update(status=TranscriptStatus.RUNNING)
     try:
         parsed = read_transcripts(str(transcript.text), transcript.source_format or None)[0]
         analysis = analyze_transcript(parsed, counselor=str(transcript.counselor_speaker) or None)
-    except TranscriptError as exc:
-        rows.update(status=TranscriptStatus.FAILED, error=str(exc), finished_at=timezone.now())
-    except Exception:
-        message = "the analysis failed; please try again"
-        rows.update(status=TranscriptStatus.FAILED, error=message, finished_at=timezone.now())
-        raise
+    except (TranscriptError, RecursionError, ValueError):
+        _failed(rows, "the transcript could not be read for analysis")
+    except BaseException:  # includes a worker stopped mid-task: never leave the row "running"
+        _failed(rows, "the analysis was interrupted or failed; upload the transcript again")
+        raise RuntimeError("transcript analysis failed") from None
     else:
-        rows.update(
-            report=json.dumps(analysis.to_dict(), ensure_ascii=False),
+        report = analysis.to_dict()
+        done = {"status": TranscriptStatus.DONE, "error": "", "finished_at": timezone.now()}
+        kept = rows.filter(text_deleted_at__isnull=True).update(
+            report=json.dumps(report, ensure_ascii=False),
             timeline=transcript_report.timeline_svg(analysis),
-            metrics=numeric_metrics(analysis.to_dict()),
-            status=TranscriptStatus.DONE,
-            error="",
-            finished_at=timezone.now(),
+            metrics=numeric_metrics(report),
+            **done,
         )
+        if not kept:  # deleted while it ran: keep the numbers only, never the text
+            rows.update(metrics=numeric_metrics(report), **done)
     transcript.refresh_from_db()
     return transcript
+
+
+def _failed(rows: Any, message: str) -> None:
+    rows.update(status=TranscriptStatus.FAILED, error=message, finished_at=timezone.now())
 
 
 def numeric_metrics(report: dict[str, Any]) -> dict[str, Any]:
@@ -113,13 +127,14 @@ def delete_transcript(transcript: Transcript) -> str:
     if policy == TranscriptDeletion.DELETE_ALL:
         transcript.delete()
         return "deleted"
-    Transcript.objects.filter(pk=transcript.pk).update(
-        text="",
-        report="",
-        timeline="",
-        filename="",
-        counselor_speaker="",
-        text_deleted_at=timezone.now(),
+    erased = {"text": "", "report": "", "timeline": "", "filename": "", "counselor_speaker": ""}
+    rows = Transcript.objects.filter(pk=transcript.pk)
+    rows.update(**erased, text_deleted_at=timezone.now())
+    # Deleted before its analysis finished: nothing will ever come, so say so (no endless refresh).
+    rows.filter(status__in=[TranscriptStatus.QUEUED, TranscriptStatus.RUNNING]).update(
+        status=TranscriptStatus.FAILED,
+        error="deleted before the analysis finished",
+        finished_at=timezone.now(),
     )
     return "text_deleted"
 

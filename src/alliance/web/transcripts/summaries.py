@@ -30,6 +30,9 @@ class SkillSeries:
     points: list[tuple[int, float]]
     percent: bool
 
+    def value_at(self, session: int) -> float | None:
+        return dict(self.points).get(session)
+
 
 def analysed(queryset: Any) -> Any:
     return (
@@ -39,8 +42,17 @@ def analysed(queryset: Any) -> Any:
     )
 
 
-def client_skill_series(client: Any) -> list[SkillSeries]:
-    """Per-session skill metrics of the client's analysed transcripts, charted."""
+def newest_per_session(queryset: Any) -> dict[int, dict[str, Any]]:
+    """Metrics of the newest analysed transcript of each session (re-uploads count once)."""
+    latest: dict[int, dict[str, Any]] = {}
+    for transcript in analysed(queryset):
+        latest[transcript.session_id] = transcript.metrics
+    return latest
+
+
+def client_skill_series(client: Any) -> tuple[list[int], list[SkillSeries]]:
+    """Per-session skill metrics of the client's analysed transcripts, charted; also the
+    session numbers that have any, for a table whose columns line up."""
     latest: dict[int, dict[str, Any]] = {}
     for transcript in analysed(Transcript.objects.filter(session__episode__client=client)):
         latest[transcript.session.number] = transcript.metrics  # the newest upload per session wins
@@ -51,7 +63,7 @@ def client_skill_series(client: Any) -> list[SkillSeries]:
             top = max(y_max, max(v for _, v in points))
             chart = charts.skill_chart(f"skill-{key}", label, points, good, top)
             series.append(SkillSeries(key, label, chart, points, percent))
-    return series
+    return sorted(latest), series
 
 
 @dataclass(frozen=True)
@@ -62,10 +74,8 @@ class CounselorSkills:
 
 def counselor_skills(counselor: Any) -> CounselorSkills:
     """Average skill metrics over a counselor's analysed sessions (for supervision, not ranking)."""
-    rows = [
-        t.metrics
-        for t in analysed(Transcript.objects.filter(session__episode__client__counselor=counselor))
-    ]
+    own = Transcript.objects.filter(session__episode__client__counselor=counselor)
+    rows = list(newest_per_session(own).values())
     averages: dict[str, float | None] = {}
     for key, *_ in CHARTED:
         values = [float(m[key]) for m in rows if m.get(key) is not None]

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 DEFAULT_DEMO_DB = Path("var") / "alliance-demo.sqlite3"
+MAX_REQUEST_BODY = 8 * 1024 * 1024
 
 HostOption = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option("--port", help="Port to listen on.")]
@@ -54,7 +55,16 @@ def _serve(host: str, port: int, threads: int = 8, worker: bool = True) -> None:
     # Stop cleanly on SIGTERM too, so the worker child is never left behind.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        waitress.serve(application, host=host, port=port, threads=threads, ident="alliance")
+        waitress.serve(
+            application,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="alliance",
+            # Refuse oversized bodies before they are read (the largest legitimate post is a
+            # 5 MB transcript upload), so a huge upload never reaches Django or the disk.
+            max_request_body_size=MAX_REQUEST_BODY,
+        )
     finally:
         if child is not None:
             child.terminate()

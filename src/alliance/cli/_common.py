@@ -34,11 +34,13 @@ def fail(message: str) -> NoReturn:
 
 @contextmanager
 def clean_errors() -> Iterator[None]:
-    """Turn the core's input errors into one-line messages."""
+    """Turn the core's input errors and unreadable files into one-line messages."""
     try:
         yield
     except AllianceError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
 
 
 def print_json(payload: Any) -> None:

@@ -9,14 +9,13 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from alliance.cli._common import clean_errors, fail
 from alliance.core.transcripts.model import TranscriptError
 
 CHUNK = 16
@@ -37,22 +36,6 @@ class InFormat(StrEnum):
     text = "text"
     json = "json"
     csv = "csv"
-
-
-def fail(message: str) -> None:
-    """One line on stderr, exit 2 (bad input)."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-@contextmanager
-def clean_errors() -> Iterator[None]:
-    try:
-        yield
-    except TranscriptError as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "))
 
 
 def _write(text: str, output: Path | None) -> None:

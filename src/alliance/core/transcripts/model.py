@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from alliance.core.errors import AllianceError
+
 COUNSELOR = "counselor"
 CLIENT = "client"
 #: Speaker names or role fields that state a role outright.
@@ -17,7 +19,7 @@ ROLE_WORDS = {
 }
 
 
-class TranscriptError(ValueError):
+class TranscriptError(AllianceError):
     """A transcript could not be read or analysed; the message is one line for the user."""
 
 

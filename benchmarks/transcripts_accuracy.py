@@ -1,10 +1,15 @@
 """Grouped 5-fold cross-validation of the transcript models on ../shared/datasets.
 
-Usage:  python benchmarks/transcripts_accuracy.py [--tasks NAME,...] [--set NAME=C,ALPHA ...]
+Usage:
+    python benchmarks/transcripts_accuracy.py --folds-dir DIR   # the shipped pipeline
+    python benchmarks/transcripts_accuracy.py --baseline        # frozen base encoder
 
 Whole AnnoMI transcripts and whole EPITOME seeker posts are held out together (never a random
-utterance split). Prints macro-F1 per task and the AUC of the session MI-quality estimate,
-whose features come from out-of-fold utterance predictions.
+utterance split). ``--folds-dir`` takes the per-fold embeddings written on a GPU by
+``training/finetune_encoder.py cv --dump`` (each fold's encoder fine-tuned without that fold)
+and fits the heads per fold, exactly as shipped. ``--baseline`` measures the same heads on the
+frozen base encoder (no fine-tuning). Prints macro-F1 per task and the AUC of the session
+MI-quality estimate, whose features come from out-of-fold utterance predictions.
 """
 
 from __future__ import annotations
@@ -31,46 +36,89 @@ BASELINES = {
 
 
 def main() -> None:
-    from sklearn.metrics import f1_score
-
     parser = argparse.ArgumentParser()
-    parser.add_argument("--tasks", default="")
-    parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--folds-dir", type=Path, help="per-fold fine-tuned embeddings")
+    parser.add_argument("--baseline", action="store_true", help="frozen base encoder instead")
+    parser.add_argument("--tasks", default="", help="baseline: only these tasks")
+    parser.add_argument("--set", action="append", default=[], help="NAME=C,ALPHA")
     parser.add_argument(
         "--tune",
         action="store_true",
-        help="also report per-class offsets tuned in nested CV (not shipped)",
+        help="baseline: also report per-class offsets tuned in nested CV (not shipped)",
     )
     args = parser.parse_args()
     for item in args.set:
         name, vals = item.split("=")
         c, alpha = (float(v) for v in vals.split(","))
         tt.SETTINGS[name] = (c, alpha)
+    if not args.baseline and not args.folds_dir:
+        parser.error("give --folds-dir DIR (fine-tuned, as shipped) or --baseline")
     annomi, epitome = tt.load_annomi(), tt.load_epitome()
+    if args.folds_dir:
+        shipped(annomi, epitome, args.folds_dir)
+    else:
+        baseline(annomi, epitome, args)
+
+
+def line(name: str, y: np.ndarray, proba: np.ndarray, extra: str = "") -> None:
+    from sklearn.metrics import f1_score
+
+    labels = coding.HEADS[name]
+    pred = np.array(labels)[proba.argmax(axis=1)]
+    f1 = f1_score(y, pred, average="macro")
+    per = f1_score(y, pred, average=None, labels=list(labels))
+    target = BASELINES.get(name)
+    print(
+        f"{name:22s} macro-F1 {f1:.3f}{extra}"
+        + (f" (target {target}{' met' if f1 >= target else ''})" if target else "")
+        + "  per class "
+        + " ".join(f"{lab}={v:.2f}" for lab, v in zip(labels, per, strict=True))
+        + f"  [C, alpha = {tt.SETTINGS[name]}]",
+        flush=True,
+    )
+
+
+def mi_quality(
+    annomi: tt.AnnoMI, probs: dict[str, np.ndarray], rows: dict[str, np.ndarray]
+) -> None:
+    tids, x = tt.session_matrix(annomi, probs, rows)
+    y = np.array([annomi.quality[t] == "high" for t in tids])
+    auc, sd = tt.mi_quality_auc(x, y)
+    print(
+        f"MI quality (session)   AUC {auc:.3f} +- {sd:.3f} "
+        f"({len(y)} transcripts, {int((~y).sum())} low; 5x repeated 5-fold)"
+    )
+
+
+def shipped(annomi: tt.AnnoMI, epitome: tt.Epitome, folds_dir: Path) -> None:
+    t0 = time.time()
+    oof = tt.stacked_oof(annomi, epitome, folds_dir)
+    for task in tt.tasks(annomi, epitome, tt.Embeddings.load(folds_dir / "emb_fold1.npz")):
+        line(task.name, task.y, oof.proba[task.name])
+    mi_quality(annomi, oof.session, oof.session_rows)
+    print(f"({time.time() - t0:.0f}s)")
+
+
+def baseline(annomi: tt.AnnoMI, epitome: tt.Epitome, args: argparse.Namespace) -> None:
+    from sklearn.metrics import f1_score
+
     wanted = set(args.tasks.split(",")) - {""}
     probs, rows, empathy = {}, {}, {}
-    all_tasks = tt.tasks(annomi, epitome)
+    emb = tt.Embeddings.of(annomi, epitome, tt.base_encoder())
+    all_tasks = tt.tasks(annomi, epitome, emb)
     for task in all_tasks:
         if wanted and task.name not in wanted:
             continue
-        t0 = time.time()
         p, tuned = tt.oof_proba(task, tune=args.tune)
         labels = coding.HEADS[task.name]
-        pred = np.array(labels)[p.argmax(axis=1)]
         f1_tuned = f1_score(task.y, np.array(labels)[tuned.argmax(axis=1)], average="macro")
-        f1 = f1_score(task.y, pred, average="macro")
-        per = f1_score(task.y, pred, average=None, labels=list(labels))
-        target = BASELINES.get(task.name)
-        extra = f" (offsets tuned in nested CV: {f1_tuned:.3f})" if args.tune else ""
-        print(
-            f"{task.name:22s} macro-F1 {f1:.3f}{extra}"
-            + (f" (target {target})" if target else "")
-            + "  per class "
-            + " ".join(f"{lab}={v:.2f}" for lab, v in zip(labels, per, strict=True))
-            + f"  [{tt.SETTINGS[task.name]}, {time.time() - t0:.0f}s]",
-            flush=True,
+        line(
+            task.name,
+            task.y,
+            p,
+            f" (offsets tuned in nested CV: {f1_tuned:.3f})" if args.tune else "",
         )
-        if task.groups[0] == annomi.tid[task.rows[0]]:
+        if task.ctx is all_tasks[0].ctx:
             probs[task.name], rows[task.name] = p, task.rows
         else:
             empathy[task.name] = task
@@ -81,13 +129,7 @@ def main() -> None:
         probs[name] = tt.fit_head(task).predict_proba(ectx, counselor)
         rows[name] = counselor
     if {"therapist_behaviour", "client_talk"} <= probs.keys():
-        tids, x = tt.session_matrix(annomi, probs, rows)
-        y = np.array([annomi.quality[t] == "high" for t in tids])
-        auc, sd = tt.mi_quality_auc(x, y)
-        print(
-            f"MI quality (session)   AUC {auc:.3f} +- {sd:.3f} "
-            f"({len(y)} transcripts, {int((~y).sum())} low; 5x repeated 5-fold)"
-        )
+        mi_quality(annomi, probs, rows)
 
 
 if __name__ == "__main__":

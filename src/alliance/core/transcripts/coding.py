@@ -4,7 +4,8 @@ Why: coding by hand takes trained raters hours per session. Each utterance is en
 its features join its own embedding with the embeddings of the two preceding turns (context
 matters: a reflection is only a reflection of something) and hashed word n-grams of the
 utterance and of the previous turn. Heads are multinomial logistic regressions stored as
-``.npz`` and evaluated in numpy; ``training/train_transcript_models.py`` writes them.
+``.npz`` and evaluated in numpy; ``training/train_transcript_models.py`` fits them on the
+embeddings of the fine-tuned encoder (``training/finetune_encoder.py``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""Sentence encoder: all-MiniLM-L6-v2 run with onnxruntime, no PyTorch.
+"""Sentence encoder: all-MiniLM-L6-v2, fine-tuned for the codes, run with onnxruntime.
 
 Why: the transcript models need a semantic view of each utterance that runs offline on a
-plain CPU. We ship a dynamically int8-quantised copy of the ONNX model (real integer
-matmuls, ~2.5x faster than the fp32 arithmetic of the upstream file) plus the WordPiece
-tokenizer; ``training/train_transcript_models.py`` reproduces both.
+plain CPU, without PyTorch. We ship a dynamically int8-quantised ONNX model (real integer
+matmuls, ~2.5x faster than fp32 arithmetic) whose transformer layers were fine-tuned on
+AnnoMI and EPITOME, plus the WordPiece tokenizer; ``training/finetune_encoder.py``
+reproduces the model (on a GPU).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ clinic. Reads are 200 where allowed; writes 200/302; otherwise 404 (unknown to y
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from django.urls import reverse
 
 from alliance.web.alerts.models import Alert
 from alliance.web.audit.models import AuditEvent
-from alliance.web.clinic.models import Client
+from alliance.web.clinic.models import Client, Episode
 from alliance.web.transcripts.models import Transcript
 
 from .web_fixtures import World, logged_in
@@ -49,6 +50,14 @@ def _transcript(client: Client) -> int:
 def _upload(client: Client) -> dict[str, Any]:
     body = b"Sam: What brings you here today?\nJo: My drinking, I guess.\n"
     return {"session": str(_session(client)), "file": SimpleUploadedFile("s.txt", body)}
+
+
+def _discharged(client: Client) -> dict[str, Any]:
+    """A new episode needs the current one discharged first."""
+    Episode.objects.filter(pk=client.current_episode().pk).update(  # type: ignore[union-attr]
+        closed_on=datetime.date(2026, 1, 5)
+    )
+    return {}
 
 
 TARGETS = [
@@ -94,6 +103,14 @@ TARGETS = [
     ),
     Target(
         "discharge", "post", lambda c: reverse("dashboard:episode_close", args=[c.pk]), {}, True
+    ),
+    Target(
+        "new episode",
+        "post",
+        lambda c: reverse("dashboard:episode_open", args=[c.pk]),
+        {},
+        True,
+        _discharged,
     ),
     Target("tablet", "post", lambda c: reverse("feedback:tablet", args=[_session(c)]), {}, True),
     Target(
@@ -227,6 +244,7 @@ HUGE = 10**30
         ("post", f"/clients/{HUGE}/plan/"),
         ("post", f"/plan/{HUGE}/remove/"),
         ("post", f"/clients/{HUGE}/discharge/"),
+        ("post", f"/clients/{HUGE}/episodes/new/"),
         ("get", f"/f/{'a' * 43}/{HUGE}/"),
     ],
 )

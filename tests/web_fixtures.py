@@ -104,6 +104,7 @@ def world(db: Any, data_dir: Any) -> World:
         with_session(client)
         Alert.objects.create(
             client=client,
+            episode=client.current_episode(),
             kind="risk",
             rule="risk:item9",
             instrument="phq9",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from alliance.web.clinic.models import Client
+from alliance.web.clinic.models import Client, Episode
 from alliance.web.fields import EncryptedTextField
 
 
@@ -25,11 +25,13 @@ class AlertStatus(models.TextChoices):
 
 
 class Alert(models.Model):
-    """One finding about one client. Identity for de-duplication is (client, kind, rule,
-    instrument): at most one open alert per identity; a finding at a later session than an
-    acknowledged alert raises it again."""
+    """One finding about one client's episode of care. Identity for de-duplication is
+    (episode, kind, rule, instrument): at most one open alert per identity; a finding at a later
+    session than an acknowledged alert raises it again. Session numbers restart with each
+    episode, so a returning client's findings never compare with an earlier episode's."""
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="alerts")
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=40)
     rule = models.CharField(max_length=80)
     instrument = models.CharField(max_length=40)
@@ -51,12 +53,12 @@ class Alert(models.Model):
         constraints = [
             # Risk is the exception: every risk answer is an alert of its own (one per session).
             models.UniqueConstraint(
-                fields=["client", "kind", "rule", "instrument"],
+                fields=["episode", "kind", "rule", "instrument"],
                 condition=models.Q(status="open") & ~models.Q(kind="risk"),
                 name="one_open_alert_per_identity",
             ),
             models.UniqueConstraint(
-                fields=["client", "kind", "rule", "instrument", "session_number"],
+                fields=["episode", "kind", "rule", "instrument", "session_number"],
                 condition=models.Q(kind="risk"),
                 name="one_risk_alert_per_answer",
             ),

@@ -95,6 +95,7 @@ def current_findings(episode: Episode) -> list[Finding]:
 
 
 def _key(alert: Alert) -> Key:
+    """The core's identity of a finding; the rows compared are one episode's."""
     return (str(alert.client_id), alert.kind, alert.rule, alert.instrument)
 
 
@@ -102,8 +103,10 @@ def _key(alert: Alert) -> Key:
 def refresh_alerts(episode: Episode) -> list[Alert]:
     """Apply the core's lifecycle plan; returns the alerts raised, re-raised or updated."""
     # Lock the client first: two submissions for one client must not raise the same alert twice.
-    client: Client = Client.objects.select_for_update().get(pk=episode.client_id)
-    rows = list(Alert.objects.select_for_update().filter(client=client).order_by("raised_at", "id"))
+    Client.objects.select_for_update().get(pk=episode.client_id)
+    rows = list(
+        Alert.objects.select_for_update().filter(episode=episode).order_by("raised_at", "id")
+    )
     newest: dict[Key, Alert] = {_key(a): a for a in rows}
     stored = {key: Stored(alert.status, alert.session_number) for key, alert in newest.items()}
     risks = [(_key(a), a.session_number) for a in rows if a.kind == RISK]
@@ -114,7 +117,7 @@ def refresh_alerts(episode: Episode) -> list[Alert]:
             alert.status = AlertStatus.RESOLVED
             alert.save(update_fields=["status"])
         elif action.finding is not None:
-            touched.append(_apply(client, alert, action.verb, action.finding))
+            touched.append(_apply(episode, alert, action.verb, action.finding))
     return touched
 
 
@@ -128,11 +131,12 @@ def _values(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _apply(client: Client, alert: Alert | None, verb: str, finding: Finding) -> Alert:
+def _apply(episode: Episode, alert: Alert | None, verb: str, finding: Finding) -> Alert:
     values = _values(finding)
     if alert is None or verb in ("raise", "reraise"):
         created = Alert.objects.create(
-            client=client,
+            client_id=episode.client_id,
+            episode=episode,
             kind=finding.kind,
             rule=finding.rule,
             instrument=finding.instrument,

@@ -59,12 +59,33 @@ def create_client(
     client = Client.objects.create(
         clinic=clinic, counselor=counselor, display_name=display_name, external_id=external_id
     )
+    _new_episode(client, opened_on)
+    return client
+
+
+class EpisodeStillOpen(Exception):
+    """A client has one open episode at a time: discharge it before starting another."""
+
+
+@transaction.atomic
+def open_episode(client: Client, opened_on: datetime.date | None = None) -> Episode:
+    """A returning client's new episode of care, with the clinic's default measure plan.
+
+    Session numbers, charts and alerts start afresh: outcomes are judged per episode."""
+    current = Client.objects.select_for_update().get(pk=client.pk).current_episode()
+    if current is not None and current.closed_on is None:
+        raise EpisodeStillOpen("this client's current episode is still open; discharge it first")
+    ensure_clinic_instruments(client.clinic)
+    return _new_episode(client, opened_on)
+
+
+def _new_episode(client: Client, opened_on: datetime.date | None) -> Episode:
     episode = Episode.objects.create(client=client, opened_on=opened_on or timezone.localdate())
-    for item in clinic.instruments.filter(enabled=True):
+    for item in client.clinic.instruments.filter(enabled=True):
         MeasurePlanItem.objects.create(
             episode=episode, instrument=item.instrument, timing=item.timing, order=item.order
         )
-    return client
+    return episode
 
 
 def next_session(

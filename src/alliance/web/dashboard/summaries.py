@@ -20,6 +20,7 @@ from alliance.web.clinic.models import (
     Administration,
     AdministrationStatus,
     Client,
+    Episode,
     Session,
     SessionStatus,
 )
@@ -116,14 +117,14 @@ class InstrumentHistory:
         ]
 
 
-def histories(client: Client) -> list[InstrumentHistory]:
-    """Per instrument: completed administrations in session order and its chart."""
+def histories(episode: Episode) -> list[InstrumentHistory]:
+    """Per instrument: the episode's completed administrations in session order, and its chart."""
     done = (
         Administration.objects.filter(
-            session__episode__client=client, status=AdministrationStatus.COMPLETED
+            session__episode=episode, status=AdministrationStatus.COMPLETED
         )
         .select_related("session")
-        .order_by("session__episode__opened_on", "session__number")
+        .order_by("session__number")
     )
     by_instrument: dict[str, list[Administration]] = defaultdict(list)
     for a in done:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("clients/<int:pk>/plan/", views.plan_add, name="plan_add"),
     path("plan/<int:pk>/remove/", views.plan_remove, name="plan_remove"),
     path("clients/<int:pk>/discharge/", views.episode_close, name="episode_close"),
+    path("clients/<int:pk>/episodes/new/", views.episode_open, name="episode_open"),
     path("alerts/<int:pk>/ack/", views.alert_ack, name="alert_ack"),
     path("team/", views.team, name="team"),
     path("audit/", views.audit_log, name="audit"),

@@ -22,7 +22,14 @@ from alliance.web.audit.log import record
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.access import clients_visible_to, get_client_for
 from alliance.web.clinic.models import MeasurePlanItem, Session, SessionStatus, Timing
-from alliance.web.clinic.services import create_client, expire_overdue, next_session, registry
+from alliance.web.clinic.services import (
+    EpisodeStillOpen,
+    create_client,
+    expire_overdue,
+    next_session,
+    open_episode,
+    registry,
+)
 from alliance.web.dashboard.summaries import alerts_for_page, histories, team_rows
 from alliance.web.dashboard.summaries import caseload as caseload_rows
 from alliance.web.transcripts.services import transcripts_by_session
@@ -81,17 +88,27 @@ def client_new(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/client_new.html", {"form": form})
 
 
-def _client_context(request: HttpRequest, pk: int) -> dict[str, object]:
+def _client_context(
+    request: HttpRequest, pk: int, episode_id: str | None = None
+) -> dict[str, object]:
+    """The client, and the episode shown: the current one unless ``episode_id`` picks an
+    earlier one of this client's (session numbers, charts and alerts are per episode)."""
     client = get_client_for(request.user, pk, request)
     expire_overdue()
-    episode = client.current_episode()
+    episodes = list(client.episodes.order_by("-opened_on", "-id"))
+    episode = episodes[0] if episodes else None
+    if episode_id:
+        episode = next((e for e in episodes if str(e.pk) == episode_id), None)
+        if episode is None:
+            raise Http404("No such episode")
     sessions = list(episode.sessions.all()) if episode else []
     alerts = alerts_for_page(client)
     return {
         "client": client,
         "episode": episode,
+        "episodes": episodes,
         "sessions": sessions,
-        "histories": histories(client),
+        "histories": histories(episode) if episode else [],
         "alerts": [a for a in alerts if a.is_open],
         "earlier_alerts": [a for a in alerts if not a.is_open],
         "session_form": SessionForm(initial={"date": timezone.localdate()}),
@@ -104,8 +121,9 @@ def _client_context(request: HttpRequest, pk: int) -> dict[str, object]:
 @login_required
 @never_cache
 def client_page(request: HttpRequest, pk: int) -> HttpResponse:
-    context = _client_context(request, pk)
-    sessions, skills = client_skill_series(context["client"])
+    context = _client_context(request, pk, request.GET.get("episode"))
+    episode = context["episode"]
+    sessions, skills = client_skill_series(episode) if episode else ([], [])
     context["skills"] = skills
     context["skill_rows"] = [(s, [(n, s.value_at(n)) for n in sessions]) for s in skills]
     context["skill_sessions"] = sessions
@@ -185,6 +203,20 @@ def episode_close(request: HttpRequest, pk: int) -> HttpResponse:
         episode.closed_on = timezone.localdate()
         episode.save(update_fields=["closed_on"])
         record(request, "episode_close", episode, clinic_id=client.clinic_id)
+    return redirect("dashboard:sessions", pk=client.pk)
+
+
+@login_required
+@never_cache
+@require_POST
+def episode_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """A returning client: start a new episode once the last one is discharged."""
+    client = get_client_for(request.user, pk, request, write=True, action="episode_open")
+    try:
+        episode = open_episode(client)
+    except EpisodeStillOpen as exc:
+        return render(request, "dashboard/form_error.html", {"message": str(exc)}, status=409)
+    record(request, "episode_open", episode, clinic_id=client.clinic_id)
     return redirect("dashboard:sessions", pk=client.pk)
 
 

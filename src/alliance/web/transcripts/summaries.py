@@ -50,11 +50,11 @@ def newest_per_session(queryset: Any) -> dict[int, dict[str, Any]]:
     return latest
 
 
-def client_skill_series(client: Any) -> tuple[list[int], list[SkillSeries]]:
-    """Per-session skill metrics of the client's analysed transcripts, charted; also the
+def client_skill_series(episode: Any) -> tuple[list[int], list[SkillSeries]]:
+    """Per-session skill metrics of the episode's analysed transcripts, charted; also the
     session numbers that have any, for a table whose columns line up."""
     latest: dict[int, dict[str, Any]] = {}
-    for transcript in analysed(Transcript.objects.filter(session__episode__client=client)):
+    for transcript in analysed(Transcript.objects.filter(session__episode=episode)):
         latest[transcript.session.number] = transcript.metrics  # the newest upload per session wins
     series = []
     for key, label, good, y_max, percent in CHARTED:

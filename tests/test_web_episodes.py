@@ -89,6 +89,9 @@ def test_an_earlier_episode_does_not_silence_a_new_episodes_alerts(world: World)
     assert new.status == AlertStatus.OPEN and new.session_number == 2
     old.refresh_from_db()
     assert old.status == AlertStatus.ACKNOWLEDGED
+    page = logged_in(world.counselor).get(reverse("dashboard:client", args=[world.own.pk]))
+    labelled = page.content.decode().count("of the episode opened")
+    assert labelled == Alert.objects.filter(episode=first).count() > 0  # only the old ones
 
 
 def test_client_page_charts_one_episode_at_a_time(world: World) -> None:

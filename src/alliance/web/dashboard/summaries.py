@@ -148,7 +148,9 @@ def histories(episode: Episode) -> list[InstrumentHistory]:
 
 def alerts_for_page(client: Client) -> list[Alert]:
     """Open alerts first, the most severe on top; then the history, newest first."""
-    alerts = list(client.alerts.select_related("acknowledged_by", "episode").order_by("-raised_at", "-id"))
+    alerts = list(
+        client.alerts.select_related("acknowledged_by", "episode").order_by("-raised_at", "-id")
+    )
     return sorted(
         alerts,
         key=lambda a: (a.status != AlertStatus.OPEN, SEVERITY_RANK.get(a.severity, 9)),

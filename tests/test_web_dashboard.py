@@ -136,6 +136,12 @@ def test_demo_caseload(db: object, data_dir: Path) -> None:
     page = http.get(reverse("dashboard:caseload")).content.decode()
     assert page.index("Chris P.") < page.index("Sam K.")
     assert "Dee W." not in page
+    returning = Client.objects.get(pk=_pk_of(page, "Sam K."))
+    episodes = list(returning.episodes.order_by("opened_on"))
+    assert len(episodes) == 2 and episodes[0].closed_on and episodes[1].closed_on is None
+    assert [s.number for s in episodes[1].sessions.order_by("number")][:2] == [1, 2]
+    overview = http.get(reverse("dashboard:client", args=[returning.pk])).content.decode()
+    assert 'aria-label="Episodes of care"' in overview
     supervisor = HttpClient()
     supervisor.post(
         reverse("accounts:login"), {"username": "supervisor", "password": "demo-pass-123"}
@@ -210,3 +216,12 @@ def test_a_second_acknowledgement_does_not_overwrite_the_first(world: World) -> 
     logged_in(world.supervisor).post(url, {"note": "stale tab"})
     alert.refresh_from_db()
     assert (alert.note, alert.acknowledged_by) == ("Called the client", world.counselor)
+
+
+def _pk_of(caseload_page: str, name: str) -> int:
+    """The client id in the caseload row that names ``name``."""
+    import re
+
+    match = re.search(r'href="/clients/(\d+)/"[^>]*>' + re.escape(name), caseload_page)
+    assert match, name
+    return int(match.group(1))

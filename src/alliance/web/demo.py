@@ -1,7 +1,8 @@
 """A realistic synthetic caseload for the demo: every name and answer here is invented.
 
 Trajectories are deterministic (fixed seed): improving, flat and deteriorating clients, one
-alliance rupture and one risk answer, so the dashboard shows every state it has. Alerts come
+alliance rupture, one risk answer and one returning client with an earlier discharged episode,
+so the dashboard shows every state it has. Alerts come
 from the core's rules through ``refresh_alerts``, exactly as for real submissions.
 """
 
@@ -20,8 +21,13 @@ from alliance.core.instruments import Instrument
 from alliance.demo_data import transcript_path
 from alliance.web.accounts.models import Clinic, Role, Team
 from alliance.web.alerts.services import refresh_alerts
-from alliance.web.clinic.models import Client
-from alliance.web.clinic.services import create_client, next_session, record_administration
+from alliance.web.clinic.models import Client, Episode
+from alliance.web.clinic.services import (
+    create_client,
+    next_session,
+    open_episode,
+    record_administration,
+)
 from alliance.web.clinic.services import registry as instrument_registry
 from alliance.web.transcripts.services import run_analysis, store_upload
 
@@ -43,10 +49,15 @@ class Profile:
     risk_at_last: bool = False
     last_unmeasured: bool = False
     transcripts: tuple[tuple[int, str], ...] = ()  # (session number, bundled transcript file)
+    returning: bool = False  # an earlier, discharged episode a year before this one
+
+
+#: The earlier episode of a returning client: it went well, then life got hard again.
+EARLIER = Profile("", "", 10, (16, 7), (12, 5), (4.3, 4.7))
 
 
 PROFILES = (
-    Profile("Sam K.", "counselor", 12, (19, 6), (15, 5), (4.2, 4.8)),
+    Profile("Sam K.", "counselor", 12, (19, 6), (15, 5), (4.2, 4.8), returning=True),
     Profile("Jo M.", "counselor", 10, (14, 13), (12, 12), (4.0, 4.2), last_unmeasured=True),
     Profile("Lee T.", "counselor", 8, (9, 18), (8, 15), (4.4, 3.6)),
     Profile(
@@ -119,11 +130,26 @@ def _staff(password: str) -> dict[str, Any]:
 def _client(profile: Profile, users: dict[str, Any], rng: random.Random) -> Client:
     today = timezone.localdate()
     start = today - datetime.timedelta(weeks=profile.sessions)
+    first_start = start - datetime.timedelta(weeks=52) if profile.returning else start
     client = create_client(
-        users["_clinic"], users[profile.counselor], profile.name, opened_on=start
+        users["_clinic"], users[profile.counselor], profile.name, opened_on=first_start
     )
     episode = client.current_episode()
     assert episode is not None
+    if profile.returning:
+        # its own random stream, so the rest of the caseload stays exactly as before
+        _course(episode, EARLIER, first_start, users[profile.counselor], random.Random(SEED + 1))
+        discharged = first_start + datetime.timedelta(weeks=EARLIER.sessions)
+        Episode.objects.filter(pk=episode.pk).update(closed_on=discharged)
+        episode = open_episode(client, opened_on=start)
+    _course(episode, profile, start, users[profile.counselor], rng)
+    return client
+
+
+def _course(
+    episode: Episode, profile: Profile, start: datetime.date, counselor: Any, rng: random.Random
+) -> None:
+    """One episode's weekly sessions with PHQ-9, GAD-7 and the alliance check."""
     reg = instrument_registry()
     phq9, gad7, ac = reg.get("phq9"), reg.get("gad7"), reg.get("alliance_check")
     for number in range(1, profile.sessions + 1):
@@ -143,8 +169,7 @@ def _client(profile: Profile, users: dict[str, Any], rng: random.Random) -> Clie
         record_administration(session, ac, _spread(ac, mean, rng), "link", when)
         refresh_alerts(episode)  # as after each real submission, so alert history builds up
         for _number, name in (t for t in profile.transcripts if t[0] == number):
-            _analysed_transcript(session, users[profile.counselor], name)
-    return client
+            _analysed_transcript(session, counselor, name)
 
 
 def _analysed_transcript(session: Any, counselor: Any, name: str) -> None:

@@ -8,8 +8,9 @@ from django.utils import timezone
 from alliance.web.alerts.models import Alert, AlertStatus
 from alliance.web.alerts.services import acknowledge, refresh_alerts
 from alliance.web.audit.models import AuditEvent
-from alliance.web.clinic.models import Episode
+from alliance.web.clinic.models import Client, Episode
 from alliance.web.clinic.services import next_session, record_administration, registry
+from alliance.web.dashboard.summaries import caseload
 
 from .web_fixtures import World, logged_in
 
@@ -150,3 +151,49 @@ def test_upgrade_attaches_existing_alerts_to_the_clients_episode(
     executor.migrate(executor.loader.graph.leaf_nodes())
 
     assert list(Alert.objects.values_list("episode_id", flat=True)) == [episode.pk]
+
+
+def test_caseload_shows_the_current_episodes_scores(world: World) -> None:
+    first = world.own.current_episode()
+    assert first is not None
+    instrument = registry().get("phq9")
+    for _ in range(3):  # a long, severe earlier episode
+        session = next_session(first, status="attended")
+        record_administration(session, instrument, {i.id: 3 for i in instrument.items}, "staff")
+    _discharge(first)
+    second = _open_new(world)
+    _phq9(second, 1)  # total 9
+
+    rows = caseload(Client.objects.filter(pk=world.own.pk))
+
+    assert rows[0].latest["phq9"].total == 9 and rows[0].sessions == 1
+
+
+def test_an_earlier_episodes_sessions_are_read_only_but_reachable(world: World) -> None:
+    first = world.own.current_episode()
+    assert first is not None
+    _phq9(first, 2)
+    _discharge(first)
+    _open_new(world)
+    http = logged_in(world.counselor)
+    url = reverse("dashboard:sessions", args=[world.own.pk])
+
+    earlier = http.get(url, {"episode": first.pk}).content.decode()
+    current = http.get(url).content.decode()
+
+    assert "shown read-only" in earlier and "Add session" not in earlier
+    assert 'action="/sessions/' not in earlier  # no status, link or tablet forms
+    assert "Add session" in current and "shown read-only" not in current
+
+
+def test_a_refused_new_episode_is_audited_as_refused(world: World) -> None:
+    logged_in(world.counselor).post(reverse("dashboard:episode_open", args=[world.own.pk]))
+    assert AuditEvent.objects.filter(action="episode_open", outcome="refused").count() == 1
+
+
+def test_the_database_allows_one_open_episode_per_client(world: World) -> None:
+    import pytest
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Episode.objects.create(client=world.own, opened_on=timezone.localdate())

@@ -70,6 +70,15 @@ class Episode(models.Model):
     opened_on = models.DateField()
     closed_on = models.DateField(null=True, blank=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=models.Q(closed_on__isnull=True),
+                name="one_open_episode_per_client",
+            )
+        ]
+
     def __str__(self) -> str:
         return f"Episode #{self.pk}"
 

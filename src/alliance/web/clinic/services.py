@@ -63,8 +63,8 @@ def create_client(
     return client
 
 
-class EpisodeStillOpen(Exception):
-    """A client has one open episode at a time: discharge it before starting another."""
+class EpisodeRefused(Exception):
+    """A new episode was refused: the current one is still open, or it would start earlier."""
 
 
 @transaction.atomic
@@ -74,9 +74,12 @@ def open_episode(client: Client, opened_on: datetime.date | None = None) -> Epis
     Session numbers, charts and alerts start afresh: outcomes are judged per episode."""
     current = Client.objects.select_for_update().get(pk=client.pk).current_episode()
     if current is not None and current.closed_on is None:
-        raise EpisodeStillOpen("this client's current episode is still open; discharge it first")
+        raise EpisodeRefused("this client's current episode is still open; discharge it first")
+    day = opened_on or timezone.localdate()
+    if current is not None and day < current.opened_on:
+        raise EpisodeRefused("a new episode cannot start before the client's latest one")
     ensure_clinic_instruments(client.clinic)
-    return _new_episode(client, opened_on)
+    return _new_episode(client, day)
 
 
 def _new_episode(client: Client, opened_on: datetime.date | None) -> Episode:

@@ -70,7 +70,7 @@ def overdue_count(sessions: list[Session]) -> int:
 
 
 def caseload(clients: QuerySet[Client]) -> list[CaseloadRow]:
-    """One row per client, most in need of attention first."""
+    """One row per client (their current episode), most in need of attention first."""
     open_alerts = Prefetch(
         "alerts", queryset=Alert.objects.filter(status=AlertStatus.OPEN), to_attr="open_list"
     )
@@ -79,7 +79,9 @@ def caseload(clients: QuerySet[Client]) -> list[CaseloadRow]:
     )
     rows = []
     for client in qs:
-        sessions = [s for e in client.episodes.all() for s in e.sessions.all()]
+        # the current episode only: session numbers restart with each episode
+        episode = max(client.episodes.all(), key=lambda e: (e.opened_on, e.id), default=None)
+        sessions = list(episode.sessions.all()) if episode else []
         latest: dict[str, Administration] = {}
         for s in sorted(sessions, key=lambda s: s.number):
             for a in s.administrations.all():

@@ -20,10 +20,10 @@ from alliance.web.alerts.models import Alert
 from alliance.web.alerts.services import acknowledge
 from alliance.web.audit.log import record
 from alliance.web.audit.models import AuditEvent
-from alliance.web.clinic.access import clients_visible_to, get_client_for
+from alliance.web.clinic.access import can_change, clients_visible_to, get_client_for
 from alliance.web.clinic.models import MeasurePlanItem, Session, SessionStatus, Timing
 from alliance.web.clinic.services import (
-    EpisodeStillOpen,
+    EpisodeRefused,
     create_client,
     expire_overdue,
     next_session,
@@ -100,13 +100,18 @@ def _client_context(
     if episode_id:
         episode = next((e for e in episodes if str(e.pk) == episode_id), None)
         if episode is None:
+            record(request, "view", object_type="episode", object_id=episode_id, outcome="denied")
             raise Http404("No such episode")
+    is_current = bool(episodes) and episode == episodes[0]
     sessions = list(episode.sessions.all()) if episode else []
     alerts = alerts_for_page(client)
     return {
         "client": client,
         "episode": episode,
         "episodes": episodes,
+        "is_current": is_current,
+        "editable": is_current and can_change(request.user, client),
+        "episode_query": "" if is_current or episode is None else f"?episode={episode.pk}",
         "sessions": sessions,
         "histories": histories(episode) if episode else [],
         "alerts": [a for a in alerts if a.is_open],
@@ -134,7 +139,7 @@ def client_page(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 def sessions_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Sessions of the current episode, with their transcripts and the upload form."""
-    context = _client_context(request, pk)
+    context = _client_context(request, pk, request.GET.get("episode"))
     context["transcripts"] = transcripts_by_session(context["sessions"])
     context["upload_form"] = UploadForm()
     return render(request, "dashboard/sessions.html", context)
@@ -214,7 +219,8 @@ def episode_open(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_client_for(request.user, pk, request, write=True, action="episode_open")
     try:
         episode = open_episode(client)
-    except EpisodeStillOpen as exc:
+    except EpisodeRefused as exc:
+        record(request, "episode_open", client, outcome="refused")
         return render(request, "dashboard/form_error.html", {"message": str(exc)}, status=409)
     record(request, "episode_open", episode, clinic_id=client.clinic_id)
     return redirect("dashboard:sessions", pk=client.pk)

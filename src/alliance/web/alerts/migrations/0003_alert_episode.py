@@ -13,7 +13,9 @@ def attach_to_latest_episode(apps, schema_editor):  # type: ignore[no-untyped-de
         )
         if episode is not None:
             Alert.objects.filter(pk=alert.pk).update(episode=episode)
-    Alert.objects.filter(episode__isnull=True).delete()  # a client without episodes: none exist
+    orphans = Alert.objects.filter(episode__isnull=True).count()
+    if orphans:  # every client is created with an episode; never drop an alert silently
+        raise RuntimeError(f"{orphans} alert(s) belong to a client without any episode")
 
 
 class Migration(migrations.Migration):

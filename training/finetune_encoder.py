@@ -287,10 +287,12 @@ def _pairs() -> list[tuple[str, str]]:
 def load_weights(model: Any, weights: dict[str, np.ndarray]) -> None:
     import torch
 
+    missing = [bert for _, bert in _pairs() if bert not in weights]
+    if missing:
+        raise SystemExit(f"weights lack {len(missing)} parameter(s), e.g. {missing[0]}")
     state = model.state_dict()
     for mine, bert in _pairs():
-        if bert in weights:
-            state[mine] = torch.from_numpy(np.asarray(weights[bert], dtype=np.float32))
+        state[mine] = torch.from_numpy(np.array(weights[bert], dtype=np.float32))
     model.load_state_dict(state)
 
 

@@ -62,13 +62,16 @@ class Client(models.Model):
         return f"Client #{self.pk}"
 
     def current_episode(self) -> Episode | None:
-        return self.episodes.order_by("-opened_on", "-id").first()
+        return self.episodes.order_by(*Episode.NEWEST_FIRST).first()
 
 
 class Episode(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="episodes")
     opened_on = models.DateField()
     closed_on = models.DateField(null=True, blank=True)
+
+    #: The current episode is the first in this order (ids break ties of one day).
+    NEWEST_FIRST = ("-opened_on", "-id")
 
     class Meta:
         constraints = [

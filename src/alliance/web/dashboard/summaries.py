@@ -74,14 +74,15 @@ def caseload(clients: QuerySet[Client]) -> list[CaseloadRow]:
     open_alerts = Prefetch(
         "alerts", queryset=Alert.objects.filter(status=AlertStatus.OPEN), to_attr="open_list"
     )
+    newest_first = Prefetch("episodes", queryset=Episode.objects.order_by(*Episode.NEWEST_FIRST))
     qs = clients.select_related("counselor").prefetch_related(
-        open_alerts, "episodes__sessions__administrations"
+        open_alerts, newest_first, "episodes__sessions__administrations"
     )
     rows = []
     for client in qs:
         # the current episode only: session numbers restart with each episode
-        episode = max(client.episodes.all(), key=lambda e: (e.opened_on, e.id), default=None)
-        sessions = list(episode.sessions.all()) if episode else []
+        episodes = client.episodes.all()
+        sessions = list(episodes[0].sessions.all()) if episodes else []
         latest: dict[str, Administration] = {}
         for s in sorted(sessions, key=lambda s: s.number):
             for a in s.administrations.all():

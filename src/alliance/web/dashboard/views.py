@@ -21,7 +21,7 @@ from alliance.web.alerts.services import acknowledge
 from alliance.web.audit.log import record
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.access import can_change, clients_visible_to, get_client_for
-from alliance.web.clinic.models import MeasurePlanItem, Session, SessionStatus, Timing
+from alliance.web.clinic.models import Episode, MeasurePlanItem, Session, SessionStatus, Timing
 from alliance.web.clinic.services import (
     EpisodeRefused,
     create_client,
@@ -95,7 +95,7 @@ def _client_context(
     earlier one of this client's (session numbers, charts and alerts are per episode)."""
     client = get_client_for(request.user, pk, request)
     expire_overdue()
-    episodes = list(client.episodes.order_by("-opened_on", "-id"))
+    episodes = list(client.episodes.order_by(*Episode.NEWEST_FIRST))
     episode = episodes[0] if episodes else None
     if episode_id:
         episode = next((e for e in episodes if str(e.pk) == episode_id), None)

@@ -2,8 +2,8 @@
 
 Trajectories are deterministic (fixed seed): improving, flat and deteriorating clients, one
 alliance rupture, one risk answer and one returning client with an earlier discharged episode,
-so the dashboard shows every state it has. Alerts come
-from the core's rules through ``refresh_alerts``, exactly as for real submissions.
+so the dashboard shows every state it has. Alerts come from the core's rules through
+``refresh_alerts``, exactly as for real submissions.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from alliance.web.accounts.models import Clinic, Role, Team
 from alliance.web.alerts.services import refresh_alerts
 from alliance.web.clinic.models import Client, Episode
 from alliance.web.clinic.services import (
+    close_episode,
     create_client,
     next_session,
     open_episode,
@@ -139,8 +140,7 @@ def _client(profile: Profile, users: dict[str, Any], rng: random.Random) -> Clie
     if profile.returning:
         # its own random stream, so the rest of the caseload stays exactly as before
         _course(episode, EARLIER, first_start, users[profile.counselor], random.Random(SEED + 1))
-        discharged = first_start + datetime.timedelta(weeks=EARLIER.sessions)
-        Episode.objects.filter(pk=episode.pk).update(closed_on=discharged)
+        close_episode(episode, on=first_start + datetime.timedelta(weeks=EARLIER.sessions))
         episode = open_episode(client, opened_on=start)
     _course(episode, profile, start, users[profile.counselor], rng)
     return client

@@ -63,6 +63,15 @@ def create_client(
     return client
 
 
+def close_episode(episode: Episode, on: datetime.date | None = None) -> bool:
+    """Discharge: close an open episode (today unless ``on``); False if it was already closed."""
+    updated = Episode.objects.filter(pk=episode.pk, closed_on__isnull=True).update(
+        closed_on=on or timezone.localdate()
+    )
+    episode.refresh_from_db(fields=["closed_on"])
+    return updated == 1
+
+
 class EpisodeRefused(Exception):
     """A new episode was refused: the current one is still open, or it would start earlier."""
 

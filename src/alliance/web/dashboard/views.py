@@ -24,6 +24,7 @@ from alliance.web.clinic.access import can_change, clients_visible_to, get_clien
 from alliance.web.clinic.models import Episode, MeasurePlanItem, Session, SessionStatus, Timing
 from alliance.web.clinic.services import (
     EpisodeRefused,
+    close_episode,
     create_client,
     expire_overdue,
     next_session,
@@ -204,9 +205,7 @@ def episode_close(request: HttpRequest, pk: int) -> HttpResponse:
     """Discharge: close the current episode; links made afterwards add discharge measures."""
     client = get_client_for(request.user, pk, request, write=True, action="episode_close")
     episode = client.current_episode()
-    if episode is not None and episode.closed_on is None:
-        episode.closed_on = timezone.localdate()
-        episode.save(update_fields=["closed_on"])
+    if episode is not None and close_episode(episode):
         record(request, "episode_close", episode, clinic_id=client.clinic_id)
     return redirect("dashboard:sessions", pk=client.pk)
 

@@ -197,9 +197,17 @@ class Embeddings:
 
     @classmethod
     def load(cls, path: Path) -> Embeddings:
-        """A fold's embeddings written by ``finetune_encoder.py cv --dump``."""
+        """A fold's embeddings written by ``finetune_encoder.py cv --dump`` (float16, or int8
+        rows with a ``<key>_scale`` each)."""
+
+        def read(z, key: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+            arr = z[key].astype(np.float32)
+            if f"{key}_scale" in z.files:
+                arr *= z[f"{key}_scale"][:, None]
+            return arr
+
         with np.load(path) as z:
-            return cls(*(z[k].astype(np.float32) for k in ("annomi", "seeker", "response")))
+            return cls(*(read(z, k) for k in ("annomi", "seeker", "response")))
 
 
 @dataclass

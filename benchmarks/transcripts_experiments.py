@@ -4,6 +4,7 @@ Usage:
     python benchmarks/transcripts_experiments.py two-stage --folds-dir DIR  # client talk
     python benchmarks/transcripts_experiments.py late    # EPITOME, token-level alignment
     python benchmarks/transcripts_experiments.py pair    # EPITOME, response read after the post
+    python benchmarks/transcripts_experiments.py pair-speed [--threads 2]   # what a pair costs
 
 ``two-stage`` adds a second logistic regression over the first stage's out-of-fold client-talk
 probabilities of the neighbouring client turns and the session mean (a sequence model in two
@@ -14,7 +15,9 @@ encoder's token states, which the runtime already has. ``pair`` adds the embeddi
 response tokens encoded after the seeker post in one sequence (a cross-encoder, frozen).
 ``late`` and ``pair`` use the frozen base encoder: the per-fold fine-tuned encoders are not
 kept, only their pooled embeddings. Grouped 5-fold CV as everywhere; figures in
-docs/transcripts.md.
+docs/transcripts.md. ``pair-speed`` times the shipped encoder on 3,000 AnnoMI utterances as
+it runs now, with each counselor turn read after the client's last turn (its last 32 pieces)
+instead, and with both.
 """
 
 from __future__ import annotations
@@ -162,15 +165,51 @@ def neighbour_features(task: tt.Task, proba: np.ndarray) -> np.ndarray:
     return np.log(np.hstack([proba + 1e-4, prev, prev2, nxt, mean]))
 
 
+def pair_speed(threads: int) -> None:
+    import time
+
+    annomi = tt.load_annomi()
+    n = 3000
+    texts, speakers, tids = annomi.text[:n], annomi.speaker[:n], annomi.tid[:n]
+    enc = encoder.Encoder(threads=threads, max_tokens=encoder.DIALOGUE_TOKENS)
+    pieces = [e.ids for e in enc.tokenizer.encode_batch(texts)]
+    single = list({tuple(p): None for p in pieces})  # the runtime encodes repeats once
+    pairs, clients, last = [], [], None
+    for i, (ids, who) in enumerate(zip(pieces, speakers, strict=True)):
+        if i and tids[i] != tids[i - 1]:
+            last = None
+        if who == "client":
+            clients.append(tuple(ids))
+            last = ids
+        else:
+            pairs.append(tuple([101, *(last or [101, 102])[1:-1][-32:], 102, *ids[1:]]))
+    variants = {
+        "as shipped": single,
+        "counselor turns read after the client's": list(dict.fromkeys(clients)) + pairs,
+        "both": single + pairs,
+    }
+    enc._run([list(single[0])])  # warm-up
+    for name, seqs in variants.items():
+        order = np.argsort([len(s) for s in seqs], kind="stable")
+        t0 = time.perf_counter()
+        for start in range(0, len(order), encoder.BATCH_SIZE):
+            enc._run([list(seqs[i]) for i in order[start : start + encoder.BATCH_SIZE]])
+        took = time.perf_counter() - t0
+        print(f"{name:42s} {len(seqs):5d} sequences, encoder {n / took:5.0f} utterances/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("experiment", choices=["two-stage", "late", "pair"])
+    parser.add_argument("experiment", choices=["two-stage", "late", "pair", "pair-speed"])
+    parser.add_argument("--threads", type=int, default=2, help="pair-speed: CPU threads")
     parser.add_argument("--folds-dir", type=Path, help="two-stage: per-fold embeddings")
     args = parser.parse_args()
     if args.experiment == "two-stage":
         if not args.folds_dir:
             parser.error("two-stage needs --folds-dir")
         two_stage(args.folds_dir)
+    elif args.experiment == "pair-speed":
+        pair_speed(args.threads)
     else:
         empathy(args.experiment)
 

@@ -4,8 +4,8 @@ Usage (needs the ``train`` extra and PyTorch; on a GPU the whole run takes minut
 CPU cores many hours)::
 
     python training/finetune_encoder.py prepare --out /tmp/ft-data.json.gz
-    python training/finetune_encoder.py cv --config B --dump --out /tmp/ft-cv
-    python training/finetune_encoder.py final --config B --out /tmp/ft-final
+    python training/finetune_encoder.py cv --config I --dump --out /tmp/ft-cv
+    python training/finetune_encoder.py final --config I --out /tmp/ft-final
     python training/finetune_encoder.py export --final /tmp/ft-final
     python training/train_transcript_models.py --folds-dir /tmp/ft-cv
 
@@ -27,8 +27,8 @@ regressions over these embeddings plus hashed n-grams) are cross-validated witho
 base ONNX graph and quantises it to int8.
 
 Configurations F-K (ESConv supporter strategies as an auxiliary task, heavier losses for the
-weak codes, longer training) matched the shipped B within the seed spread; docs/transcripts.md
-has the figures.
+weak codes, longer training) matched B within the seed spread on the targeted codes; I ships
+(docs/transcripts.md says why and has the figures).
 """
 
 from __future__ import annotations

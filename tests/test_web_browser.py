@@ -248,6 +248,10 @@ def test_transcript_upload_analysis_and_report(server: str, browser: Any) -> Non
         assert "Reflection-to-question ratio" in main
         assert page.locator(".timeline svg rect").count() > 0
         check(page, f"transcript-{name.split('.')[0]}")
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert _page_width(page) <= 390, "the report must fit a phone (tables scroll inside)"
+        check(page, f"transcript-{name.split('.')[0]}-phone")
+        page.set_viewport_size({"width": 1280, "height": 900})
         reports.append(page.url)
 
     page.click("text=Sessions")
@@ -264,6 +268,30 @@ def test_transcript_upload_analysis_and_report(server: str, browser: Any) -> Non
     response = other.goto(reports[0])
     assert response is not None and response.status == 404
     assert "V.T." not in other.content()
+    assert not check.problems, "\n".join(check.problems)
+
+
+def _page_width(page: Any) -> int:
+    return int(page.evaluate("document.documentElement.scrollWidth"))
+
+
+def test_standalone_html_report_fits_a_phone(browser: Any, tmp_path: Path) -> None:
+    """`alliance analyze --format html` writes a page a counselor may open on a phone."""
+    from alliance.core.transcripts.analysis import analyze_transcript
+    from alliance.core.transcripts.readers import read_transcript
+    from alliance.core.transcripts.report import to_html
+
+    _need(AXE, "axe-core")
+    path = tmp_path / "report.html"
+    path.write_text(to_html(analyze_transcript(read_transcript(FIXTURES / "session.txt"))))
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = phone.new_page()
+    page.goto(path.as_uri())
+    assert _page_width(page) <= 390
+    assert page.locator(".al-scroll table").count() == 2
+    check = Checker()
+    check(page, "standalone-report-phone")
+    phone.close()
     assert not check.problems, "\n".join(check.problems)
 
 

@@ -80,7 +80,9 @@ _CSS = """
 .al-report{font-family:system-ui,sans-serif;max-width:60rem;margin:auto;color:#222}
 .al-report table{border-collapse:collapse;width:100%}
 .al-report td,.al-report th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;
-vertical-align:top}
+vertical-align:top;overflow-wrap:break-word}
+.al-scroll{overflow-x:auto}
+@media (max-width:40rem){.al-report{font-size:.9rem}.al-report td,.al-report th{padding:.2rem}}
 .al-good{color:#2e7d32}.al-fair{color:#b26a00}.al-below{color:#c62828}
 .al-legend span{display:inline-block;margin-right:.8rem}
 .al-legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.2rem}
@@ -130,7 +132,9 @@ def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
         f"{_timeline(analysis)}<p class='al-legend'>{legend}</p>"
     )
     parts.append(
-        "<h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>threshold</th>"
+        "<h2 id='al-metrics'>Metrics</h2><div class='al-scroll' tabindex='0' role='region' "
+        "aria-labelledby='al-metrics'><table><tr><th>metric</th><th>value</th>"
+        "<th>threshold</th>"
         "<th>source</th></tr>"
     )
     for m in analysis.metrics:
@@ -146,7 +150,9 @@ def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
             f"{e(LEVEL_MARK[m.level])}</td><td>{e(thr)}</td><td>{e(m.citation)}</td></tr>"
         )
     parts.append(
-        "</table><h2>Utterances</h2><table><tr><th>#</th><th>speaker</th>"
+        "</table></div><h2 id='al-utterances'>Utterances</h2><div class='al-scroll' "
+        "tabindex='0' role='region' aria-labelledby='al-utterances'><table><tr><th>#</th>"
+        "<th>speaker</th>"
         "<th>text</th><th>code (p)</th><th>empathy ER/IP/EX</th></tr>"
     )
     for r in analysis.rows:
@@ -161,14 +167,15 @@ def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
             f"<td>{e(r['speaker'])}</td><td>{e(r['text'])}</td>"
             f"<td>{e(_code(r))} ({p if p is not None else ''})</td><td>{emp}</td></tr>"
         )
-    parts.append("</table></div>")
+    parts.append("</table></div></div>")
     body = "\n".join(parts)
     if not full_page:
         return body
     title = e(f"alliance — session {analysis.transcript.transcript_id}")
     return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}'
-        f"</title></head><body>{body}</body></html>\n"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title></head><body>{body}</body></html>\n"
     )
 
 

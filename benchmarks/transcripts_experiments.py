@@ -59,13 +59,7 @@ def token_states(enc: encoder.Encoder, ids: list[list[int]]) -> list[np.ndarray]
     order = np.argsort([len(s) for s in ids])
     for start in range(0, len(order), 64):
         idx = order[start : start + 64]
-        width = max(len(ids[i]) for i in idx)
-        batch = np.zeros((len(idx), width), dtype=np.int64)
-        mask = np.zeros_like(batch)
-        for j, i in enumerate(idx):
-            batch[j, : len(ids[i])], mask[j, : len(ids[i])] = ids[i], 1
-        feeds = {"input_ids": batch, "attention_mask": mask, "token_type_ids": 0 * batch}
-        hidden = enc.session.run(None, feeds)[0]
+        hidden, _ = enc.hidden_states([ids[i] for i in idx])
         for j, i in enumerate(idx):
             v = hidden[j, 1 : max(2, len(ids[i]) - 1)]
             out[i] = v / np.linalg.norm(v, axis=1, keepdims=True).clip(min=1e-9)

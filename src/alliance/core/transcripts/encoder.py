@@ -67,7 +67,8 @@ class Encoder:
             out[idx] = self._run([encs[i].ids for i in idx])
         return out
 
-    def _run(self, batch: list[list[int]]) -> np.ndarray:
+    def hidden_states(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Last-layer token states of a batch of token-id lists (padded) and the padding mask."""
         width = max(len(ids) for ids in batch)
         ids = np.zeros((len(batch), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -75,7 +76,10 @@ class Encoder:
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self.session.run(None, feeds)[0]
+        return self.session.run(None, feeds)[0], mask
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        hidden, mask = self.hidden_states(batch)
         m = mask[:, :, None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

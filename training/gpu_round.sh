@@ -8,6 +8,8 @@
 #
 # Usage: training/gpu_round.sh DATA.json.gz CONFIG...   (writes to $OUT, default /tmp/out)
 # DATA is written by `finetune_encoder.py prepare` on a machine with ../shared/datasets.
+# CONTROL (default I, the shipped configuration) is cross-validated beside the others as the
+# bar to beat, but gets no final fit and is never picked: its layers already ship.
 set -u
 data=$1
 shift
@@ -21,6 +23,7 @@ ft="python3 training/finetune_encoder.py --data $data ${FT_ARGS:-}"
 # Each process holds 5-8 GB of GPU memory: 23 at once ran an H200 (139 GB) out of memory,
 # so at most MAX_JOBS run together (16 on an H200, about 10 on an H100).
 max_jobs=${MAX_JOBS:-16}
+control=${CONTROL:-I}
 slot() { while [ "$(jobs -rp | wc -l)" -ge "$max_jobs" ]; do sleep 2; done; }
 
 # The fp32 base graph, once, before the parallel runs would all build it.
@@ -33,7 +36,7 @@ for c in "$@"; do
     done
 done
 for c in "$@"; do
-    if [ "$c" != B ]; then
+    if [ "$c" != "$control" ]; then
         slot
         timeout "$cv_limit" $ft final --config "$c" --out "$work/final-$c" \
             >"$work/$c-final.log" 2>&1 &
@@ -45,7 +48,7 @@ for c in "$@"; do
     $ft merge --config "$c" --out "$work/$c" >"$work/$c-merge.log" 2>&1
     score=$(cat "$work/$c/score.txt" 2>/dev/null || echo 0)
     echo "config $c: $score ($(ls "$work/$c"/pred_fold*.npz 2>/dev/null | wc -l) folds)"
-    if [ "$c" != B ] && python3 -c "import sys; sys.exit(not $score > $best_score)"; then
+    if [ "$c" != "$control" ] && python3 -c "import sys; sys.exit(not $score > $best_score)"; then
         best=$c best_score=$score
     fi
 done

@@ -119,8 +119,8 @@ def _staff(password: str) -> dict[str, Any]:
     }
     users: dict[str, Any] = {}
     for username, (role, team) in people.items():
+        # the clinic admin manages the clinic in the app; Django admin is for platform operators
         user = user_model(username=username, role=role, clinic=clinic, team=team)
-        user.is_staff = user.is_superuser = role == Role.ADMIN
         user.set_password(password)
         user.save()
         users[username] = user

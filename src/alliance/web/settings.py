@@ -36,7 +36,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "alliance.web.accounts.adminapp.PlatformAdminConfig",  # Django admin, operators only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

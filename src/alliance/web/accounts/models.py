@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -61,6 +62,18 @@ class User(AbstractUser):
     @property
     def is_supervisor(self) -> bool:
         return self.role == Role.SUPERVISOR
+
+    @property
+    def is_platform_operator(self) -> bool:
+        """Runs the platform through Django admin: an active superuser of no clinic. Clinic users
+        never qualify, whatever their flags, so no clinic can reach another through admin."""
+        return bool(self.is_active and self.is_superuser and self.clinic_id is None)
+
+    def clean(self) -> None:
+        """A user's team belongs to the user's clinic."""
+        super().clean()
+        if self.team_id is not None and self.team.clinic_id != self.clinic_id:
+            raise ValidationError({"team": "This team belongs to another clinic."})
 
 
 class Throttle(models.Model):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("accounts/", include("alliance.web.accounts.urls")),
+    path("manage/", include("alliance.web.accounts.manage_urls")),
     path("", include("alliance.web.feedback.urls")),
     path("", include("alliance.web.dashboard.urls")),
     path("", include("alliance.web.transcripts.urls")),

@@ -200,3 +200,29 @@ def expire_overdue() -> int:
             status=AdministrationStatus.PENDING, due_by__lt=timezone.now()
         ).update(status=AdministrationStatus.EXPIRED)
     )
+
+
+class PlanRefused(Exception):
+    """A change to the clinic's default measure plan that the model does not allow."""
+
+
+def add_clinic_instrument(clinic: Clinic, instrument: str, timing: str) -> ClinicInstrument:
+    """Add an instrument at a timing to the clinic's default plan (new episodes get it)."""
+    ensure_clinic_instruments(clinic)
+    if clinic.instruments.filter(instrument=instrument, timing=timing).exists():
+        raise PlanRefused("That instrument is already in the plan at that time.")
+    last = clinic.instruments.aggregate(n=Max("order"))["n"]
+    try:
+        with transaction.atomic():
+            return ClinicInstrument.objects.create(
+                clinic=clinic, instrument=instrument, timing=timing, order=(last or 0) + 1
+            )
+    except IntegrityError:
+        raise PlanRefused("That instrument is already in the plan at that time.") from None
+
+
+def update_clinic_instrument(item: ClinicInstrument, enabled: bool, order: int) -> None:
+    """Switch an instrument of the default plan on or off, or move it; open episodes keep
+    their own plans."""
+    item.enabled, item.order = enabled, order
+    item.save(update_fields=["enabled", "order"])

@@ -3,6 +3,10 @@ own clinic's staff, teams and instruments in the app, scoped to their clinic and
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,6 +134,34 @@ def test_django_admin_bulk_deletion_is_audited_per_object(world: World) -> None:
 
 def test_anonymous_admin_requests_go_to_login(world: World) -> None:
     assert HttpClient().get("/admin/accounts/user/").status_code == 302
+
+
+def test_operator_command_creates_platform_operators(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("alliance")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "DATABASE"))}
+    env |= {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'ops.sqlite3'}",
+        "ALLIANCE_WEB_DIR": str(tmp_path),
+        "ALLIANCE_DATA_DIR": str(tmp_path / "data"),
+    }
+
+    def run(*args: str, stdin: str = "", **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(exe), "operator", *args],
+            env=env | extra,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    made = run("create", "ops1", ALLIANCE_OPERATOR_PASSWORD=NEW_PASSWORD)
+    assert made.returncode == 0 and "operator ops1 created" in made.stdout, made.stderr
+    again = run("create", "OPS1", ALLIANCE_OPERATOR_PASSWORD=NEW_PASSWORD)
+    assert again.returncode == 2 and "error: the login name 'OPS1' is taken" in again.stderr
+    weak = run("create", "ops2", stdin="short1\nshort1\n")  # prompted, hidden, confirmed
+    assert weak.returncode == 2 and "too short" in weak.stderr and "Traceback" not in weak.stderr
+    assert run("list").stdout.splitlines() == ["ops1\tactive"]
 
 
 # --- Clinic administration in the app (/manage/) ---------------------------------------------

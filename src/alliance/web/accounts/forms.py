@@ -12,8 +12,13 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from alliance.web.accounts.models import Clinic, Role, Team, User
 
 
+class TeamChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)  # the clinic is the admin's own
+
+
 def _teams(clinic: Clinic) -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
+    return TeamChoiceField(
         queryset=Team.objects.filter(clinic=clinic).order_by("name"),
         required=False,
         empty_label="(no team)",

@@ -1,0 +1,116 @@
+"""Clinic administration in a real browser, on a phone-sized screen: a clinic admin adds a
+counselor, who then signs in. Pages are screenshotted and checked with axe-core."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_web_browser import (  # noqa: F401  (browser and database_url are fixtures)
+    AXE,
+    CHROMIUM,
+    Checker,
+    _free_port,
+    _need,
+    _page_width,
+    _wait_for,
+    browser,
+    database_url,
+)
+
+PASSWORD = "e2e-Admin-pass-7"
+NEW_PASSWORD = "e2e-New-counselor-8"
+
+pytestmark = pytest.mark.browser
+
+SETUP = f"""
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+from alliance.web.accounts.models import Clinic, Team, User
+clinic = Clinic.objects.create(name="E2E clinic")
+Team.objects.create(clinic=clinic, name="E2E team")
+user = User(username="clinicadmin", role="admin", clinic=clinic)
+user.set_password({PASSWORD!r})
+user.save()
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[str]:  # noqa: F811
+    import os
+
+    _need(CHROMIUM, "Chromium")
+    _need(AXE, "axe-core")
+    home = tmp_path_factory.mktemp("e2e-staff")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "DJANGO_"))}
+    env |= {
+        "DATABASE_URL": database_url,
+        "ALLIANCE_WEB_DIR": str(home),
+        "ALLIANCE_DATA_DIR": str(home / "data"),
+        "DJANGO_SETTINGS_MODULE": "alliance.web.settings",
+    }
+    subprocess.run([sys.executable, "-c", SETUP], env=env, check=True, timeout=300)
+    port = _free_port()
+    exe = Path(sys.executable).with_name("alliance")
+    log = (home / "server.log").open("w")
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port), "--no-worker"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(url + "/healthz", proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def _sign_in(context: Any, url: str, username: str, password: str) -> Any:
+    page = context.new_page()
+    page.goto(url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+    return page
+
+
+def test_clinic_admin_adds_a_counselor_who_signs_in(server: str, browser: Any) -> None:  # noqa: F811
+    check = Checker()
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "bypass_csp": True}
+    page = _sign_in(browser.new_context(**phone), server, "clinicadmin", PASSWORD)
+    page.click("text=Manage clinic")
+    check(page, "manage-staff")
+    page.click("text=Add a staff member")
+    page.fill("#id_username", "newcounselor")
+    page.fill("#id_first_name", "Nia")
+    page.select_option("#id_role", "counselor")
+    page.select_option("#id_team", label="E2E team")
+    page.fill("#id_password1", NEW_PASSWORD)
+    page.fill("#id_password2", NEW_PASSWORD)
+    check(page, "manage-staff-new")
+    page.click("button:has-text('Add staff member')")
+    assert "newcounselor can now sign in" in page.inner_text("main")
+    assert _page_width(page) <= 390, "the staff page must fit a phone"
+    check(page, "manage-staff-detail")
+    page.click("nav[aria-label='Clinic administration'] >> text=Instruments")
+    check(page, "manage-instruments")
+    assert _page_width(page) <= 390, "wide tables scroll inside their own region"
+    page.click("nav[aria-label='Clinic administration'] >> text=Teams")
+    check(page, "manage-teams")
+    assert _page_width(page) <= 390
+
+    counselor = _sign_in(browser.new_context(**phone), server, "newcounselor", NEW_PASSWORD)
+    assert "Manage clinic" not in counselor.inner_text("header")
+    assert not check.problems, "\n".join(check.problems)

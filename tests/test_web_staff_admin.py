@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client as HttpClient
 
 from alliance.web.accounts.models import Role, Team, User
@@ -429,6 +431,33 @@ def test_the_clinics_last_active_admin_cannot_be_removed(world: World) -> None:
     assert User.objects.get(pk=world.admin.pk).is_active
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_deactivating_each_other_at_once_leave_one_active(world: World) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race is exercised on PostgreSQL")
+    from django.urls import reverse
+
+    second = make_user("admin_a2", Role.ADMIN, world.clinic, None)
+    pairs = [(logged_in(world.admin), second), (logged_in(second), world.admin)]
+    barrier = threading.Barrier(2)
+
+    def deactivate(http: HttpClient, target: User) -> None:
+        try:
+            barrier.wait(timeout=30)
+            http.post(reverse("manage:staff_active", args=[target.pk]), {"active": "0"})
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deactivate, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    active = User.objects.filter(clinic=world.clinic, role=Role.ADMIN, is_active=True)
+    assert active.count() == 1
+    assert _actions(action="staff_deactivate", outcome="ok") == ["staff_deactivate"]
+
+
 def test_another_admin_can_be_demoted_while_one_remains(world: World) -> None:
     from django.urls import reverse
 
@@ -483,6 +512,8 @@ def test_only_clinic_admins_see_the_manage_link(world: World) -> None:
     assert (
         b'href="/admin/"' not in logged_in(world.admin).get(reverse("dashboard:caseload")).content
     )
+    operator_page = logged_in(_operator()).get(reverse("dashboard:caseload")).content
+    assert b'href="/admin/"' in operator_page and link not in operator_page
 
 
 def test_demo_clinic_admin_is_a_clinic_user_without_admin_flags(db: Any) -> None:

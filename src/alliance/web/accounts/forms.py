@@ -91,6 +91,14 @@ class StaffCreateForm(forms.Form):
         _check_passwords(self, probe)
         return cleaned
 
+    def account(self) -> dict[str, Any]:
+        """The cleaned fields as ``services.create_staff`` takes them."""
+        fields = ("username", "first_name", "last_name", "email", "role", "team")
+        return {
+            **{k: self.cleaned_data[k] for k in fields},
+            "password": self.cleaned_data["password1"],
+        }
+
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)

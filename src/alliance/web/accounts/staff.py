@@ -59,25 +59,18 @@ def staff_new(request: HttpRequest) -> HttpResponse:
     require_clinic_admin(request, "staff_create", "user")
     clinic = request.user.clinic
     form = StaffCreateForm(clinic, request.POST or None)
-    if request.method == "POST":
-        if not form.is_valid():
-            record(request, "staff_create", object_type="user", outcome="invalid")
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.create_staff(clinic, **form.account())
+        except services.StaffRefused as exc:  # e.g. the name was taken a moment ago
+            form.add_error(None, str(exc))
         else:
-            try:
-                user = services.create_staff(clinic, **_without_repeat(form.cleaned_data))
-            except services.StaffRefused as exc:
-                form.add_error(None, str(exc))
-                record(request, "staff_create", object_type="user", outcome="refused")
-            else:
-                record(request, "staff_create", user)
-                messages.success(request, f"{user.username} can now sign in.")
-                return redirect("manage:staff_detail", pk=user.pk)
+            record(request, "staff_create", user)
+            messages.success(request, f"{user.username} can now sign in.")
+            return redirect("manage:staff_detail", pk=user.pk)
+    if form.errors:
+        record(request, "staff_create", object_type="user", outcome="invalid")
     return render(request, "accounts/staff_new.html", {"form": form, "tab": "staff"})
-
-
-def _without_repeat(data: dict[str, Any]) -> dict[str, Any]:
-    fields = ("username", "first_name", "last_name", "email", "role", "team")
-    return {**{k: data[k] for k in fields}, "password": data["password1"]}
 
 
 @login_required

@@ -134,6 +134,29 @@ def test_django_admin_bulk_deletion_is_audited_per_object(world: World) -> None:
     assert event.clinic_id_ref == world.clinic.pk
 
 
+def test_operators_user_form_keeps_teams_in_their_clinic_and_clears_old_flags(
+    world: World,
+) -> None:
+    counselor = world.counselor
+    counselor.is_staff = counselor.is_superuser = True  # as an older demo left its admins
+    counselor.save()
+    url = f"/admin/accounts/user/{counselor.pk}/change/"
+    form = {
+        "username": counselor.username,
+        "role": Role.COUNSELOR,
+        "clinic": world.clinic.pk,
+        "team": Team.objects.get(clinic=world.other_clinic).pk,
+        "is_active": "on",
+    }
+    http = logged_in(_operator())
+    refused = http.post(url, form)
+    assert refused.status_code == 200 and b"This team belongs to another clinic." in refused.content
+    assert http.post(url, form | {"team": _north(world).pk}).status_code == 302
+    counselor.refresh_from_db()
+    assert not counselor.is_staff and not counselor.is_superuser
+    assert counselor.team == _north(world)
+
+
 def test_anonymous_admin_requests_go_to_login(world: World) -> None:
     assert HttpClient().get("/admin/accounts/user/").status_code == 302
 

@@ -1,14 +1,16 @@
 """Create, look up and complete feedback links.
 
 Single use is enforced by locking the link row inside the submitting transaction, so a double
-submit (two taps, two tabs, a replayed POST) records the answers exactly once.
+submit (two taps, two tabs, a replayed POST) records the answers exactly once. Answers between
+pages are the submitting browser's own (``feedback.drafts``), so what is recorded is exactly what
+that browser answered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +28,7 @@ from alliance.web.clinic.services import (
     registry,
     request_administrations,
 )
+from alliance.web.feedback.drafts import Draft
 from alliance.web.feedback.models import FeedbackLink, hash_token, new_token
 
 
@@ -60,15 +63,21 @@ def _miss_key(ip: str | None) -> str:
     return f"link-miss:{ip or 'unknown'}"
 
 
-def over_rate_limit(ip: str | None) -> bool:
-    """True once ``ip`` has looked up too many unknown tokens in the window. Only misses count,
-    so a waiting room of clients behind one clinic address is never blocked by real links."""
-    count = Throttle.current(_miss_key(ip), settings.ALLIANCE_LINK_WINDOW_SECONDS)
-    return count >= settings.ALLIANCE_LINK_MISSES_PER_WINDOW
+MissVerdict = Literal["forged", "tripped", "quiet"]
 
 
-def count_miss(ip: str | None) -> None:
-    Throttle.hit(_miss_key(ip), settings.ALLIANCE_LINK_WINDOW_SECONDS)
+def count_miss(ip: str | None) -> MissVerdict:
+    """Count one lookup of an unknown token from ``ip`` in the current window.
+
+    ``forged`` while the address is within its limit (a 404, audited); ``tripped`` for the one
+    miss that goes over it (a 429 and one summary audit row); ``quiet`` after that (a 429, not
+    audited). So an address adds at most limit + 1 audit rows per window, however hard it tries.
+    Only misses count, so clients behind one clinic address are never blocked by real links."""
+    count = Throttle.hit(_miss_key(ip), settings.ALLIANCE_LINK_WINDOW_SECONDS)
+    limit = int(settings.ALLIANCE_LINK_MISSES_PER_WINDOW)
+    if count <= limit:
+        return "forged"
+    return "tripped" if count == limit + 1 else "quiet"
 
 
 def find_link(token: str) -> FeedbackLink | None:
@@ -105,18 +114,21 @@ def parse_answers(instrument: Instrument, post: Mapping[str, Any]) -> dict[str, 
     return normalise_answers(instrument, raw)
 
 
-def save_draft(link: FeedbackLink, instrument: Instrument, answers: dict[str, Answer]) -> None:
-    with transaction.atomic():
-        locked = FeedbackLink.objects.select_for_update().get(pk=link.pk)
-        if locked.used_at is not None or locked.expired:
-            raise LinkGoneError(locked.state)
-        locked.draft = {**locked.draft, instrument.id: answers}
-        locked.save(update_fields=["draft"])
-        link.draft = locked.draft
+def recorded_as_given(link: FeedbackLink, given: Draft) -> bool:
+    """True when the session's completed record holds exactly the answers in ``given``: a browser
+    that tapped Submit twice sees "already received", one whose answers lost sees that they were
+    not saved."""
+    stored = dict(
+        link.session.administrations.filter(
+            status=AdministrationStatus.COMPLETED, instrument__in=list(given)
+        ).values_list("instrument", "answers")
+    )
+    return bool(given) and all(stored.get(key) == dict(value) for key, value in given.items())
 
 
-def submit(link: FeedbackLink, last: Instrument, answers: dict[str, Answer]) -> int:
-    """Record every instrument's answers once; returns how many were recorded."""
+def submit(link: FeedbackLink, draft: Draft, last: Instrument, answers: dict[str, Answer]) -> int:
+    """Record this browser's answers (its ``draft`` and the last page) once; returns how many
+    instruments were recorded."""
     with transaction.atomic():
         locked = (
             FeedbackLink.objects.select_for_update()
@@ -125,9 +137,9 @@ def submit(link: FeedbackLink, last: Instrument, answers: dict[str, Answer]) -> 
         )
         if locked.used_at is not None or locked.expired:
             raise LinkGoneError(locked.state)
-        draft = {**locked.draft, last.id: answers}
+        given = {**draft, last.id: answers}
         instruments = link_instruments(locked)
-        missing = [i.short_title for i in instruments if i.id not in draft]
+        missing = [i.short_title for i in instruments if i.id not in given]
         if missing:
             raise InvalidAnswersError(f"Please answer {', '.join(missing)} first.")
         done = set(
@@ -138,10 +150,9 @@ def submit(link: FeedbackLink, last: Instrument, answers: dict[str, Answer]) -> 
         for instrument in instruments:
             if instrument.id not in done:  # another link for this session got there first
                 record_administration(
-                    locked.session, instrument, draft[instrument.id], locked.channel
+                    locked.session, instrument, given[instrument.id], locked.channel
                 )
         locked.used_at = timezone.now()
-        locked.draft = {}
-        locked.save(update_fields=["used_at", "draft"])
+        locked.save(update_fields=["used_at"])
         refresh_alerts(locked.session.episode)
     return len(instruments)

@@ -225,6 +225,17 @@ def test_token_guessing_is_rate_limited_per_ip_but_real_links_still_open(world: 
     ]
 
 
+@override_settings(ALLIANCE_LINK_MISSES_PER_WINDOW=3)
+def test_reopening_a_dead_link_is_audited_a_bounded_number_of_times(world: World) -> None:
+    _, token = new_link(world)
+    FeedbackLink.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    phone = HttpClient()
+    codes = [phone.get(reverse("feedback:start", args=[token])).status_code for _ in range(12)]
+    assert codes == [410] * 12  # never blocked: the page only says the link has expired
+    outcomes = AuditEvent.objects.filter(action="link_open").values_list("outcome", flat=True)
+    assert sorted(outcomes) == ["audit_limited", "expired", "expired", "expired"]
+
+
 def test_two_links_for_one_session_never_duplicate_a_measure(world: World) -> None:
     session, first = new_link(world)
     _, second = new_link(world)

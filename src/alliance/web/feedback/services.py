@@ -59,25 +59,31 @@ def create_link(session: Session, user: Any, channel: str = "link") -> tuple[Fee
     return link, token
 
 
-def _miss_key(ip: str | None) -> str:
-    return f"link-miss:{ip or 'unknown'}"
+AuditVerdict = Literal["audit", "summary", "quiet"]
 
 
-MissVerdict = Literal["forged", "tripped", "quiet"]
+def _budget(kind: str, ip: str | None) -> AuditVerdict:
+    """Count one anonymous bad-link request of ``kind`` from ``ip`` in the current window.
 
-
-def count_miss(ip: str | None) -> MissVerdict:
-    """Count one lookup of an unknown token from ``ip`` in the current window.
-
-    ``forged`` while the address is within its limit (a 404, audited); ``tripped`` for the one
-    miss that goes over it (a 429 and one summary audit row); ``quiet`` after that (a 429, not
-    audited). So an address adds at most limit + 1 audit rows per window, however hard it tries.
-    Only misses count, so clients behind one clinic address are never blocked by real links."""
-    count = Throttle.hit(_miss_key(ip), settings.ALLIANCE_LINK_WINDOW_SECONDS)
+    ``audit`` while the address is within ALLIANCE_LINK_MISSES; ``summary`` for the one request
+    that goes over it (one audit row saying so); ``quiet`` after that (not audited). So an address
+    adds at most limit + 1 audit rows of each kind per window, however hard it tries."""
+    count = Throttle.hit(f"{kind}:{ip or 'unknown'}", settings.ALLIANCE_LINK_WINDOW_SECONDS)
     limit = int(settings.ALLIANCE_LINK_MISSES_PER_WINDOW)
     if count <= limit:
-        return "forged"
-    return "tripped" if count == limit + 1 else "quiet"
+        return "audit"
+    return "summary" if count == limit + 1 else "quiet"
+
+
+def count_miss(ip: str | None) -> AuditVerdict:
+    """An unknown token: ``audit`` means 404, anything else 429. Only misses count, so clients
+    behind one clinic address are never blocked by real links."""
+    return _budget("link-miss", ip)
+
+
+def count_gone(ip: str | None) -> AuditVerdict:
+    """A used or expired link opened again: always 410; only the audit rows are bounded."""
+    return _budget("link-gone", ip)
 
 
 def find_link(token: str) -> FeedbackLink | None:

@@ -59,10 +59,10 @@ def _find(request: HttpRequest, token: str) -> FeedbackLink | HttpResponse:
     if link is not None:
         return link
     verdict = services.count_miss(client_ip(request))
-    if verdict == "forged":
+    if verdict == "audit":
         record(request, "link_open", object_type="feedbacklink", outcome="forged")
         return problem(request, "forged")
-    if verdict == "tripped":
+    if verdict == "summary":
         record(request, "link_open", object_type="feedbacklink", outcome="rate_limited")
     return problem(request, "limited")
 
@@ -74,7 +74,10 @@ def _gone(
     browser whose answers were recorded hears "already received" (a second tap on Submit is
     recognised by its answers); any other is told that what it gave was not saved."""
     drafts.drop(request.session, link)
-    record(request, action, link, clinic_id=_clinic(link), outcome=state)
+    verdict = services.count_gone(client_ip(request))
+    if verdict != "quiet":
+        outcome = state if verdict == "audit" else "audit_limited"
+        record(request, action, link, clinic_id=_clinic(link), outcome=outcome)
     if state != "used":
         return problem(request, state)
     session = request.session

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session as DjangoSession
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client as HttpClient
@@ -95,6 +97,16 @@ def test_answers_are_kept_between_pages_in_this_browsers_draft(world: World) -> 
     assert back.content.count(b"checked") == 9
     resumed = phone.get(reverse("feedback:start", args=[token]))
     assert resumed.url.endswith("/2/")
+
+
+def test_an_abandoned_draft_is_purged_once_its_browser_session_expires(world: World) -> None:
+    _, token = new_link(world)
+    phone = HttpClient()
+    phone.post(reverse("feedback:step", args=[token, 1]), PHQ9_RISK)
+    key = phone.cookies[settings.SESSION_COOKIE_NAME].value
+    DjangoSession.objects.filter(session_key=key).update(expire_date=timezone.now())
+    new_link(world)  # any link made later sweeps expired sessions
+    assert not DjangoSession.objects.filter(session_key=key).exists()
 
 
 def test_a_second_browser_on_the_same_link_starts_fresh(world: World) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from importlib import import_module
 from typing import Any, Literal
 
 from django.conf import settings
@@ -46,6 +47,7 @@ def create_link(session: Session, user: Any, channel: str = "link") -> tuple[Fee
     if not instruments:
         raise NothingToAskError("every measure for this session is already complete")
     token = new_token()
+    purge_expired_browser_sessions()
     with transaction.atomic():
         link = FeedbackLink.objects.create(
             session=session,
@@ -57,6 +59,13 @@ def create_link(session: Session, user: Any, channel: str = "link") -> tuple[Fee
         )
         request_administrations(session, instruments, channel, link.expires_at)
     return link, token
+
+
+def purge_expired_browser_sessions() -> None:
+    """Delete expired server-side sessions: an abandoned one may still hold a client's
+    half-answered draft (health data). Done whenever a link is made, so no scheduler is needed."""
+    engine = import_module(settings.SESSION_ENGINE)
+    engine.SessionStore.clear_expired()
 
 
 AuditVerdict = Literal["audit", "summary", "quiet"]

@@ -52,7 +52,7 @@ def _find(request: HttpRequest, token: str) -> FeedbackLink | HttpResponse:
     """The link for ``token``, or the page for an unknown one.
 
     A real link is looked up before the address's miss limit is applied, so clients sharing a
-    clinic's address keep their links after someone there mistyped 20. This leaks nothing
+    clinic's address keep their links after someone there used up the limit. This leaks nothing
     useful: tokens are 256 random bits, so however many guesses an address makes past the limit,
     the chance that any is a real link is nil; the limit only bounds the load and audit rows."""
     link = services.find_link(token)

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,6 +24,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alliance.web.settings")
 import django
 
 django.setup()
+
+from django.conf import settings  # noqa: E402
+
+# Tests with threads need SQLite's real file locking (writers wait, as in production); the
+# default shared-cache in-memory test database answers "table is locked" at once instead. The
+# file lives in memory-backed /dev/shm where there is one, so commits cost no disk syncs.
+if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    _shm = Path("/dev/shm")
+    _db_dir = tempfile.mkdtemp(prefix="alliance-test-db-", dir=_shm if _shm.is_dir() else None)
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(Path(_db_dir) / "test.db")
+    atexit.register(shutil.rmtree, _db_dir, ignore_errors=True)
 
 from .web_fixtures import *  # noqa: E402,F403
 

@@ -141,7 +141,8 @@ class AdministrationStatus(models.TextChoices):
 
 
 class Administration(models.Model):
-    """One instrument given at one session; at most one completed per session and instrument."""
+    """One instrument given at one session: per session and instrument at most one completed,
+    and at most one waiting (pending or expired) request, which the next link reuses."""
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="administrations")
     instrument = models.CharField(max_length=40, choices=instrument_choices)
@@ -163,7 +164,12 @@ class Administration(models.Model):
                 fields=["session", "instrument"],
                 condition=models.Q(status="completed"),
                 name="one_completed_per_session_instrument",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["session", "instrument"],
+                condition=models.Q(status__in=["pending", "expired"]),
+                name="one_waiting_per_session_instrument",
+            ),
         ]
 
     @property

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -105,17 +105,19 @@ def next_session(
     date: datetime.date | None = None,
     status: str = "scheduled",
 ) -> Session:
-    """The episode's next numbered session (retrying once if two are created at the same time)."""
-    for _ in range(3):
+    """The episode's next numbered session.
+
+    The episode row is locked while the number is chosen, so concurrent requests for one client
+    take turns and each gets the next number. (Retrying on the unique constraint cannot work: on
+    PostgreSQL an IntegrityError aborts the surrounding transaction, and retries run out under
+    load.) SQLite takes its write lock when the transaction starts, which serialises the same way.
+    """
+    with transaction.atomic():
+        Episode.objects.select_for_update().only("pk").get(pk=episode.pk)
         number = (episode.sessions.aggregate(n=Max("number"))["n"] or 0) + 1
-        try:
-            with transaction.atomic():
-                return Session.objects.create(
-                    episode=episode, number=number, date=date or timezone.localdate(), status=status
-                )
-        except IntegrityError:
-            continue
-    raise RuntimeError("could not allocate a session number")
+        return Session.objects.create(
+            episode=episode, number=number, date=date or timezone.localdate(), status=status
+        )
 
 
 def instruments_for_session(session: Session) -> list[Instrument]:
@@ -179,18 +181,27 @@ def request_administrations(
     session: Session, instruments: list[Instrument], channel: str, due_by: datetime.datetime
 ) -> None:
     """A pending administration for each instrument a new link asks (reusing an open or expired
-    request for the same session and instrument, so re-sent links never multiply rows)."""
+    request for the same session and instrument, so re-sent links never multiply rows).
+
+    The session row is locked so that links created at the same moment take turns (the
+    ``one_waiting_per_session_instrument`` constraint is the backstop), and a request is only
+    reopened while it is still waiting, never after a concurrent submit completed it."""
     waiting = [AdministrationStatus.PENDING, AdministrationStatus.EXPIRED]
-    for instrument in instruments:
-        row = session.administrations.filter(instrument=instrument.id, status__in=waiting).first()
-        if row is None:
-            Administration.objects.create(
-                session=session, instrument=instrument.id, channel=channel, due_by=due_by
+    with transaction.atomic():
+        Session.objects.select_for_update().only("pk").get(pk=session.pk)
+        for instrument in instruments:
+            rows = session.administrations.filter(instrument=instrument.id, status__in=waiting)
+            row = rows.first()
+            if row is None:
+                Administration.objects.create(
+                    session=session, instrument=instrument.id, channel=channel, due_by=due_by
+                )
+                continue
+            rows.filter(pk=row.pk).update(
+                status=AdministrationStatus.PENDING,
+                channel=channel,
+                due_by=max(row.due_by or due_by, due_by),
             )
-            continue
-        row.status, row.channel = AdministrationStatus.PENDING, channel
-        row.due_by = max(row.due_by or due_by, due_by)
-        row.save(update_fields=["status", "channel", "due_by"])
 
 
 def expire_overdue() -> int:

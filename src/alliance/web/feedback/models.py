@@ -23,15 +23,15 @@ def new_token() -> str:
 class FeedbackLink(models.Model):
     """One single-use, expiring invitation to answer the session's measures.
 
-    ``draft`` keeps answers between pages (one instrument per page); on the final submit they
-    become Administrations and ``used_at`` is set inside one transaction.
+    Answers between pages (one instrument per page) stay in each browser's own session
+    (``feedback.drafts``), never on the shared link; on the final submit they become
+    Administrations and ``used_at`` is set inside one transaction.
     """
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="links")
     token_hash = models.CharField(max_length=64, unique=True)
     instruments = models.JSONField(default=list)
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.LINK)
-    draft = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

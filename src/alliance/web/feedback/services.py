@@ -1,14 +1,17 @@
 """Create, look up and complete feedback links.
 
 Single use is enforced by locking the link row inside the submitting transaction, so a double
-submit (two taps, two tabs, a replayed POST) records the answers exactly once.
+submit (two taps, two tabs, a replayed POST) records the answers exactly once. Answers between
+pages are the submitting browser's own (``feedback.drafts``), so what is recorded is exactly what
+that browser answered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from importlib import import_module
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +29,7 @@ from alliance.web.clinic.services import (
     registry,
     request_administrations,
 )
+from alliance.web.feedback.drafts import Draft
 from alliance.web.feedback.models import FeedbackLink, hash_token, new_token
 
 
@@ -43,6 +47,7 @@ def create_link(session: Session, user: Any, channel: str = "link") -> tuple[Fee
     if not instruments:
         raise NothingToAskError("every measure for this session is already complete")
     token = new_token()
+    purge_expired_browser_sessions()
     with transaction.atomic():
         link = FeedbackLink.objects.create(
             session=session,
@@ -56,19 +61,38 @@ def create_link(session: Session, user: Any, channel: str = "link") -> tuple[Fee
     return link, token
 
 
-def _miss_key(ip: str | None) -> str:
-    return f"link-miss:{ip or 'unknown'}"
+def purge_expired_browser_sessions() -> None:
+    """Delete expired server-side sessions: an abandoned one may still hold a client's
+    half-answered draft (health data). Done whenever a link is made, so no scheduler is needed."""
+    engine = import_module(settings.SESSION_ENGINE)
+    engine.SessionStore.clear_expired()
 
 
-def over_rate_limit(ip: str | None) -> bool:
-    """True once ``ip`` has looked up too many unknown tokens in the window. Only misses count,
-    so a waiting room of clients behind one clinic address is never blocked by real links."""
-    count = Throttle.current(_miss_key(ip), settings.ALLIANCE_LINK_WINDOW_SECONDS)
-    return count >= settings.ALLIANCE_LINK_MISSES_PER_WINDOW
+AuditVerdict = Literal["audit", "summary", "quiet"]
 
 
-def count_miss(ip: str | None) -> None:
-    Throttle.hit(_miss_key(ip), settings.ALLIANCE_LINK_WINDOW_SECONDS)
+def _budget(kind: str, ip: str | None) -> AuditVerdict:
+    """Count one anonymous bad-link request of ``kind`` from ``ip`` in the current window.
+
+    ``audit`` while the address is within ALLIANCE_LINK_MISSES; ``summary`` for the one request
+    that goes over it (one audit row saying so); ``quiet`` after that (not audited). So an address
+    adds at most limit + 1 audit rows of each kind per window, however hard it tries."""
+    count = Throttle.hit(f"{kind}:{ip or 'unknown'}", settings.ALLIANCE_LINK_WINDOW_SECONDS)
+    limit = int(settings.ALLIANCE_LINK_MISSES_PER_WINDOW)
+    if count <= limit:
+        return "audit"
+    return "summary" if count == limit + 1 else "quiet"
+
+
+def count_miss(ip: str | None) -> AuditVerdict:
+    """An unknown token: ``audit`` means 404, anything else 429. Only misses count, so clients
+    behind one clinic address are never blocked by real links."""
+    return _budget("link-miss", ip)
+
+
+def count_gone(ip: str | None) -> AuditVerdict:
+    """A used or expired link opened again: always 410; only the audit rows are bounded."""
+    return _budget("link-gone", ip)
 
 
 def find_link(token: str) -> FeedbackLink | None:
@@ -105,18 +129,21 @@ def parse_answers(instrument: Instrument, post: Mapping[str, Any]) -> dict[str, 
     return normalise_answers(instrument, raw)
 
 
-def save_draft(link: FeedbackLink, instrument: Instrument, answers: dict[str, Answer]) -> None:
-    with transaction.atomic():
-        locked = FeedbackLink.objects.select_for_update().get(pk=link.pk)
-        if locked.used_at is not None or locked.expired:
-            raise LinkGoneError(locked.state)
-        locked.draft = {**locked.draft, instrument.id: answers}
-        locked.save(update_fields=["draft"])
-        link.draft = locked.draft
+def recorded_as_given(link: FeedbackLink, given: Draft) -> bool:
+    """True when the session's completed record holds exactly the answers in ``given``: a browser
+    that tapped Submit twice sees "already received", one whose answers lost sees that they were
+    not saved."""
+    stored = dict(
+        link.session.administrations.filter(
+            status=AdministrationStatus.COMPLETED, instrument__in=list(given)
+        ).values_list("instrument", "answers")
+    )
+    return bool(given) and all(stored.get(key) == dict(value) for key, value in given.items())
 
 
-def submit(link: FeedbackLink, last: Instrument, answers: dict[str, Answer]) -> int:
-    """Record every instrument's answers once; returns how many were recorded."""
+def submit(link: FeedbackLink, draft: Draft, last: Instrument, answers: dict[str, Answer]) -> int:
+    """Record this browser's answers (its ``draft`` and the last page) once; returns how many
+    instruments were recorded."""
     with transaction.atomic():
         locked = (
             FeedbackLink.objects.select_for_update()
@@ -125,9 +152,9 @@ def submit(link: FeedbackLink, last: Instrument, answers: dict[str, Answer]) -> 
         )
         if locked.used_at is not None or locked.expired:
             raise LinkGoneError(locked.state)
-        draft = {**locked.draft, last.id: answers}
+        given = {**draft, last.id: answers}
         instruments = link_instruments(locked)
-        missing = [i.short_title for i in instruments if i.id not in draft]
+        missing = [i.short_title for i in instruments if i.id not in given]
         if missing:
             raise InvalidAnswersError(f"Please answer {', '.join(missing)} first.")
         done = set(
@@ -138,10 +165,9 @@ def submit(link: FeedbackLink, last: Instrument, answers: dict[str, Answer]) -> 
         for instrument in instruments:
             if instrument.id not in done:  # another link for this session got there first
                 record_administration(
-                    locked.session, instrument, draft[instrument.id], locked.channel
+                    locked.session, instrument, given[instrument.id], locked.channel
                 )
         locked.used_at = timezone.now()
-        locked.draft = {}
-        locked.save(update_fields=["used_at", "draft"])
+        locked.save(update_fields=["used_at"])
         refresh_alerts(locked.session.episode)
     return len(instruments)

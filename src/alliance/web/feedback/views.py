@@ -15,9 +15,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from alliance.core.errors import InvalidAnswersError
+from alliance.core.instruments import Instrument
 from alliance.web.accounts.models import Throttle
 from alliance.web.audit.log import client_ip, record
-from alliance.web.feedback import services
+from alliance.web.feedback import drafts, services
+from alliance.web.feedback.drafts import Draft
 from alliance.web.feedback.models import FeedbackLink
 
 TABLET_KEY = "tablet_lock"
@@ -25,6 +27,12 @@ TABLET_KEY = "tablet_lock"
 _PROBLEMS = {
     "forged": (404, "This link is not valid", "Please check the link, or ask your counselor."),
     "used": (410, "Already received", "Your answers were already received. Thank you."),
+    "used_elsewhere": (
+        410,
+        "Already answered",
+        "Answers were already sent with this link, perhaps from another device, so answers"
+        " given here were not saved. If you did not send them, please tell your counselor.",
+    ),
     "expired": (410, "This link has expired", "Please ask your counselor for a new link."),
     "limited": (429, "Please wait a moment", "Too many attempts. Please try again later."),
 }
@@ -40,19 +48,43 @@ def problem(request: HttpRequest, kind: str) -> HttpResponse:
     )
 
 
-def _open(request: HttpRequest, token: str) -> FeedbackLink | HttpResponse:
-    if services.over_rate_limit(client_ip(request)):
-        record(request, "link_open", object_type="feedbacklink", outcome="rate_limited")
-        return problem(request, "limited")
+def _find(request: HttpRequest, token: str) -> FeedbackLink | HttpResponse:
+    """The link for ``token``, or the page for an unknown one.
+
+    A real link is looked up before the address's miss limit is applied, so clients sharing a
+    clinic's address keep their links after someone there used up the limit. This leaks nothing
+    useful: tokens are 256 random bits, so however many guesses an address makes past the limit,
+    the chance that any is a real link is nil; the limit only bounds the load and audit rows."""
     link = services.find_link(token)
-    if link is None:
-        services.count_miss(client_ip(request))
+    if link is not None:
+        return link
+    verdict = services.count_miss(client_ip(request))
+    if verdict == "audit":
         record(request, "link_open", object_type="feedbacklink", outcome="forged")
         return problem(request, "forged")
-    if link.state != "open":
-        record(request, "link_open", link, clinic_id=_clinic(link), outcome=link.state)
-        return problem(request, link.state)
-    return link
+    if verdict == "summary":
+        record(request, "link_open", object_type="feedbacklink", outcome="rate_limited")
+    return problem(request, "limited")
+
+
+def _gone(
+    request: HttpRequest, link: FeedbackLink, state: str, given: Draft, action: str
+) -> HttpResponse:
+    """The page for a link that was used or expired; this browser's draft is dropped. Only the
+    browser whose answers were recorded hears "already received" (a second tap on Submit is
+    recognised by its answers); any other is told that what it gave was not saved."""
+    drafts.drop(request.session, link)
+    verdict = services.count_gone(client_ip(request))
+    if verdict != "quiet":
+        outcome = state if verdict == "audit" else "audit_limited"
+        record(request, action, link, clinic_id=_clinic(link), outcome=outcome)
+    if state != "used":
+        return problem(request, state)
+    session = request.session
+    if drafts.was_sent(session, link) or (given and services.recorded_as_given(link, given)):
+        drafts.mark_sent(session, link)
+        return problem(request, "used")
+    return problem(request, "used_elsewhere")
 
 
 def _clinic(link: FeedbackLink) -> int:
@@ -62,12 +94,15 @@ def _clinic(link: FeedbackLink) -> int:
 @never_cache
 @require_http_methods(["GET"])
 def start(request: HttpRequest, token: str) -> HttpResponse:
-    found = _open(request, token)
+    found = _find(request, token)
     if isinstance(found, HttpResponse):
         return found
+    draft = drafts.get(request.session, found)
+    if found.state != "open":
+        return _gone(request, found, found.state, draft, "link_open")
     record(request, "link_open", found, clinic_id=_clinic(found))
     for step, instrument_id in enumerate(found.instruments, start=1):
-        if instrument_id not in found.draft:
+        if instrument_id not in draft:
             return redirect("feedback:step", token=token, step=step)
     return redirect("feedback:step", token=token, step=len(found.instruments))
 
@@ -75,7 +110,7 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def step(request: HttpRequest, token: str, step: int) -> HttpResponse:
-    found = _open(request, token)
+    found = _find(request, token)
     if isinstance(found, HttpResponse):
         return found
     link = found
@@ -83,12 +118,16 @@ def step(request: HttpRequest, token: str, step: int) -> HttpResponse:
     if not 1 <= step <= len(instruments):
         return problem(request, "forged")
     instrument = instruments[step - 1]
+    draft = drafts.get(request.session, link)
+    if link.state != "open":
+        given = {**draft, **_posted(request, instrument)}
+        return _gone(request, link, link.state, given, "link_open")
     context: dict[str, Any] = {
         "instrument": instrument,
         "step": step,
         "steps": len(instruments),
         "last": step == len(instruments),
-        "chosen": link.draft.get(instrument.id, {}),
+        "chosen": draft.get(instrument.id, {}),
         "token": token,
         "error": None,
     }
@@ -99,22 +138,33 @@ def step(request: HttpRequest, token: str, step: int) -> HttpResponse:
     except InvalidAnswersError as exc:
         context.update(error=str(exc), chosen=dict(request.POST.items()))
         return _render_step(request, context, status=400)
+    if not context["last"]:
+        drafts.keep(request.session, link, {**draft, instrument.id: answers})
+        record(request, "link_answer", link, clinic_id=_clinic(link))
+        return redirect("feedback:step", token=token, step=step + 1)
     try:
-        if not context["last"]:
-            services.save_draft(link, instrument, answers)
-            record(request, "link_answer", link, clinic_id=_clinic(link))
-            return redirect("feedback:step", token=token, step=step + 1)
-        services.submit(link, instrument, answers)
+        services.submit(link, draft, instrument, answers)
     except services.LinkGoneError as gone:
-        record(request, "link_submit", link, clinic_id=_clinic(link), outcome=str(gone))
-        return problem(request, str(gone))
+        return _gone(request, link, str(gone), {**draft, instrument.id: answers}, "link_submit")
     except InvalidAnswersError as exc:
         context.update(error=str(exc))
         return _render_step(request, context, status=400)
+    drafts.drop(request.session, link)
+    drafts.mark_sent(request.session, link)
     record(request, "link_submit", link, clinic_id=_clinic(link))
     if TABLET_KEY in request.session:
         return redirect("feedback:locked")
     return redirect("feedback:thanks")
+
+
+def _posted(request: HttpRequest, instrument: Instrument) -> Draft:
+    """This page's posted answers, if it was a valid post (else nothing)."""
+    if request.method != "POST":
+        return {}
+    try:
+        return {instrument.id: services.parse_answers(instrument, request.POST)}
+    except InvalidAnswersError:
+        return {}
 
 
 def _render_step(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -146,6 +196,7 @@ def locked(request: HttpRequest) -> HttpResponse:
         if request.user.check_password(request.POST.get("password", "")):
             Throttle.clear(key)
             del request.session[TABLET_KEY]
+            drafts.clear(request.session)  # nothing of the client's answering stays behind
             record(request, "tablet_unlock", object_type="client", object_id=lock["client"])
             return redirect("dashboard:client", pk=lock["client"])
         if Throttle.hit(key, 900) >= 5:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from alliance.cli._common import JsonOption, clean_errors, fail, print_json
-from alliance.core.alerts import AlertConfig, Finding, evaluate
+from alliance.core.alerts import AlertConfig, Finding, NttMethod, evaluate
 from alliance.core.alerts.scores_csv import read_scores
 from alliance.core.instruments import bundled_instruments
 
@@ -35,7 +35,7 @@ def scan(
         typer.Option(
             help="Not-on-track method: etr (expected response) or nn (nearest neighbours)."
         ),
-    ] = "etr",
+    ] = NttMethod.ETR.value,
     reference: Annotated[
         Path | None,
         typer.Option(help="Scores CSV of completed episodes to fit the expected response from."),
@@ -48,7 +48,7 @@ def scan(
     ] = False,
 ) -> None:
     """Print the alerts each client would raise: rule, session and the numbers behind it."""
-    if method not in {"etr", "nn"}:
+    if method not in set(NttMethod):
         fail(f"--method must be etr or nn, not {method!r}")
     if no_change_session < 2:
         fail("--no-change-session must be at least 2")
@@ -57,7 +57,7 @@ def scan(
     with clean_errors():
         frame = read_scores(scores, instruments)
         reference_frame = read_scores(reference, instruments) if reference else None
-    if method == "nn" and reference_frame is None:
+    if method == NttMethod.NN and reference_frame is None:
         fail("--method nn needs --reference with completed episodes")
     findings = evaluate(frame, instruments, config, reference_frame, events_only=not every)
     if as_json:

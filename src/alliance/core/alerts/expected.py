@@ -86,10 +86,15 @@ def fit_etr(reference: Frame, instrument_index: int, min_episodes: int) -> EtrPa
     )
 
 
-def reference_matrix(reference: Frame, instrument_index: int, max_session: int) -> FloatArray:
-    """Completed episodes as rows of scores by relative session (NaN where not measured)."""
+def reference_matrix(
+    reference: Frame, instrument_index: int, max_session: int | None = None
+) -> FloatArray:
+    """Completed episodes as rows of scores by relative session (NaN where not measured);
+    as many columns as the longest episode unless ``max_session`` says."""
     sub = reference.select(reference.instrument == instrument_index)
     s = relative_session(sub).astype(np.int64)
+    if max_session is None:
+        max_session = max(int(s.max()) if s.size else 0, 1)
     episode = np.cumsum(sub.group_start) - 1
     matrix = np.full((int(sub.group_start.sum()), max_session), np.nan)
     keep = s <= max_session

@@ -10,11 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from alliance.core.alerts.types import RISK, Finding
-
-OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
-
-Key = tuple[str, str, str, str]
+from alliance.core.alerts.types import Finding, Key, Kind, Status, Verb
 
 
 @dataclass(frozen=True)
@@ -29,7 +25,7 @@ class Stored:
 class Action:
     """``raise`` a new alert, ``reraise`` a resolved one, ``update`` a live one, or ``resolve``."""
 
-    verb: str
+    verb: Verb
     key: Key
     finding: Finding | None = None
 
@@ -51,10 +47,10 @@ def plan_lifecycle(
     actions: list[Action] = []
     latest: dict[Key, Finding] = {}
     for finding in current:
-        if finding.kind == RISK:
+        if finding.kind == Kind.RISK:
             if (finding.key, finding.session) not in recorded:
                 recorded.add((finding.key, finding.session))
-                actions.append(Action("raise", finding.key, finding))
+                actions.append(Action(Verb.RAISE, finding.key, finding))
             continue
         previous = latest.get(finding.key)
         if previous is None or finding.session >= previous.session:
@@ -62,12 +58,12 @@ def plan_lifecycle(
     for key, finding in latest.items():
         actions.append(Action(_verb(stored.get(key)), key, finding))
     for key, alert in stored.items():
-        if key not in latest and alert.status != RESOLVED and key[1] != RISK:
-            actions.append(Action("resolve", key))
+        if key not in latest and alert.status != Status.RESOLVED and key[1] != Kind.RISK:
+            actions.append(Action(Verb.RESOLVE, key))
     return actions
 
 
-def _verb(alert: Stored | None) -> str:
+def _verb(alert: Stored | None) -> Verb:
     if alert is None:
-        return "raise"
-    return "reraise" if alert.status == RESOLVED else "update"
+        return Verb.RAISE
+    return Verb.RERAISE if alert.status == Status.RESOLVED else Verb.UPDATE

@@ -1,19 +1,81 @@
-"""The vocabulary of early warnings: what goes in (observations) and what comes out (findings)."""
+"""The vocabulary of early warnings, in one place: kinds, severities, statuses, lifecycle verbs,
+the alert key, and what goes in (observations) and what comes out (findings).
+
+The web app stores these values and its models take their ``choices`` from here, so a value is
+spelled once and compared as an enum member everywhere.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-RISK = "risk"
-ALLIANCE_RUPTURE = "alliance_rupture"
-NOT_ON_TRACK = "not_on_track"
-RELIABLE_DETERIORATION = "reliable_deterioration"
-NO_RELIABLE_CHANGE = "no_reliable_change"
-KINDS = (RISK, ALLIANCE_RUPTURE, NOT_ON_TRACK, RELIABLE_DETERIORATION, NO_RELIABLE_CHANGE)
 
-SAFETY, WARNING, INFO = "safety", "warning", "info"
+class _Labelled(StrEnum):
+    """A value with a label for people: ``alliance_rupture`` -> ``Alliance rupture``."""
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Kind(_Labelled):
+    """What an alert is about."""
+
+    RISK = "risk"
+    ALLIANCE_RUPTURE = "alliance_rupture"
+    NOT_ON_TRACK = "not_on_track"
+    RELIABLE_DETERIORATION = "reliable_deterioration"
+    NO_RELIABLE_CHANGE = "no_reliable_change"
+
+
+class Severity(_Labelled):
+    """How urgent an alert is; ``rank`` orders them, most urgent first."""
+
+    SAFETY = "safety"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY_RANK[self]
+
+
+class Status(_Labelled):
+    """Where a stored alert is in its lifecycle."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Verb(StrEnum):
+    """A lifecycle action: raise a new alert, re-raise a resolved one, update a live one, resolve."""
+
+    RAISE = "raise"
+    RERAISE = "reraise"
+    UPDATE = "update"
+    RESOLVE = "resolve"
+
+
+class NttMethod(StrEnum):
+    """Not-on-track method: expected treatment response band, or nearest neighbours."""
+
+    ETR = "etr"
+    NN = "nn"
+
+
+KINDS = tuple(Kind)
+SEVERITY_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(Severity)}
+
+Key = tuple[str, str, str, str]
+
+
+def alert_key(client_id: str, kind: str, rule: str, instrument: str) -> Key:
+    """Identity of an alert across sessions, for de-duplication and re-raising."""
+    return (str(client_id), str(kind), rule, instrument)
 
 
 @dataclass(frozen=True)
@@ -43,9 +105,9 @@ class Finding:
     suggestion: str | None = None
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
+    def key(self) -> Key:
         """Identity of the alert across sessions, for de-duplication and re-raising."""
-        return (self.client_id, self.kind, self.rule, self.instrument)
+        return alert_key(self.client_id, self.kind, self.rule, self.instrument)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +124,7 @@ class AlertConfig:
     """
 
     no_change_session: int = 6
-    ntt_method: str = "etr"
+    ntt_method: str = NttMethod.ETR
     ntt_from_session: int = 3
     band_z: float = 1.2816
     neighbours: int = 30

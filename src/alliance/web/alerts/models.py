@@ -1,27 +1,29 @@
-"""Alerts raised by the core's rules for one client, and their acknowledgement."""
+"""Alerts raised by the core's rules for one client, and their acknowledgement.
+
+The vocabulary (kinds, severities, statuses) is the core's: ``choices`` are built from its enums
+and code compares enum members, never bare strings.
+"""
 
 from __future__ import annotations
+
+import uuid
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import models
 
+from alliance.core.alerts import SEVERITY_RANK, Kind, Severity, Status
+from alliance.web.accounts.models import Clinic
 from alliance.web.clinic.models import Client, Episode
 from alliance.web.fields import EncryptedTextField
 
-
-class Severity(models.TextChoices):
-    SAFETY = "safety", "Safety"
-    WARNING = "warning", "Warning"
-    INFO = "info", "Info"
+AlertStatus = Status  # the web app's name for the core's alert statuses
+__all__ = ["SEVERITY_RANK", "Alert", "AlertStatus", "ReferenceState", "Severity"]
 
 
-SEVERITY_RANK = {Severity.SAFETY: 0, Severity.WARNING: 1, Severity.INFO: 2}
-
-
-class AlertStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    RESOLVED = "resolved", "Resolved"
+def choices(vocabulary: type[StrEnum]) -> list[tuple[str, str]]:
+    """Django ``choices`` from a core enum whose members have a ``label``."""
+    return [(member.value, member.label) for member in vocabulary]  # type: ignore[attr-defined]
 
 
 class Alert(models.Model):
@@ -36,11 +38,11 @@ class Alert(models.Model):
     rule = models.CharField(max_length=80)
     instrument = models.CharField(max_length=40)
     session_number = models.PositiveIntegerField(null=True, blank=True)
-    severity = models.CharField(max_length=20, choices=Severity.choices)
+    severity = models.CharField(max_length=20, choices=choices(Severity))
     detail = models.TextField()
     numbers = models.JSONField(default=dict, blank=True)
     suggestion = models.TextField(blank=True, default="")
-    status = models.CharField(max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    status = models.CharField(max_length=20, choices=choices(Status), default=Status.OPEN.value)
     raised_at = models.DateTimeField(auto_now_add=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -54,12 +56,12 @@ class Alert(models.Model):
             # Risk is the exception: every risk answer is an alert of its own (one per session).
             models.UniqueConstraint(
                 fields=["episode", "kind", "rule", "instrument"],
-                condition=models.Q(status="open") & ~models.Q(kind="risk"),
+                condition=models.Q(status=Status.OPEN.value) & ~models.Q(kind=Kind.RISK.value),
                 name="one_open_alert_per_identity",
             ),
             models.UniqueConstraint(
                 fields=["episode", "kind", "rule", "instrument", "session_number"],
-                condition=models.Q(kind="risk"),
+                condition=models.Q(kind=Kind.RISK.value),
                 name="one_risk_alert_per_answer",
             ),
         ]
@@ -70,8 +72,23 @@ class Alert(models.Model):
     @property
     def kind_label(self) -> str:
         """``alliance_rupture`` -> ``Alliance rupture``."""
-        return self.kind.replace("_", " ").capitalize()
+        return Kind(self.kind).label
 
     @property
     def is_open(self) -> bool:
-        return self.status == AlertStatus.OPEN
+        return self.status == Status.OPEN
+
+
+class ReferenceState(models.Model):
+    """Which fit of a clinic's closed episodes is current. The token changes whenever they
+    change (an episode closes; a measure is recorded in a closed episode), so each process refits
+    the expected-response reference once per change instead of on every submission."""
+
+    clinic = models.OneToOneField(
+        Clinic, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    token = models.UUIDField(default=uuid.uuid4)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"reference of clinic {self.clinic_id} ({self.token})"

@@ -1,13 +1,19 @@
 """Keep a client's alerts in step with the core's findings.
 
-The rules and the lifecycle live in ``alliance.core.alerts``; this module turns completed
-administrations into observations, asks the core for findings and for the lifecycle actions,
-and applies them to Alert rows (keeping acknowledged rows as history).
+The rules and the lifecycle live in ``alliance.core.alerts``; this module loads an episode's
+completed administrations and stored alerts, asks the core for the lifecycle actions
+(``evaluate_episode``) and applies them to Alert rows (keeping acknowledged rows as history).
+
+The clinic's closed episodes are fitted once into a core ``Reference`` and cached per process,
+keyed by the clinic's ``ReferenceState`` token: closing an episode (or recording a measure in a
+closed one) changes the token and refits, so a submission only reads the cache.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -21,18 +27,20 @@ from alliance.core.alerts import (
     AlertConfig,
     Finding,
     Frame,
+    Key,
     Observation,
+    Reference,
     Stored,
-    evaluate_client,
+    Verb,
+    alert_key,
+    evaluate_episode,
+    fit_reference,
     from_arrays,
-    plan_lifecycle,
 )
-from alliance.core.alerts.types import RISK
 from alliance.web.accounts.models import Role
-from alliance.web.alerts.models import Alert, AlertStatus, Severity
+from alliance.web.alerts.models import Alert, AlertStatus, ReferenceState, Severity
 from alliance.web.clinic.models import Administration, AdministrationStatus, Client, Episode
 
-Key = tuple[str, str, str, str]
 logger = logging.getLogger(__name__)
 
 
@@ -81,39 +89,67 @@ def clinic_reference(clinic_id: int) -> Frame | None:
     return from_arrays([str(e) for e in episodes], list(instruments), list(sessions), list(totals))
 
 
-def current_findings(episode: Episode) -> list[Finding]:
-    """The core's findings at each instrument's latest scored administration, plus every risk
-    finding (each risk answer counts, whatever order the sessions were completed in)."""
-    observations = observations_for(episode)
-    latest: dict[str, int] = {}
-    for o in observations:
-        if o.total is not None:  # an unscorable administration must not resolve open alerts
-            latest[o.instrument] = max(latest.get(o.instrument, 0), o.session)
-    reference = clinic_reference(episode.client.clinic_id)
-    findings = evaluate_client(observations, alert_config(), expected=reference)
-    return [f for f in findings if f.kind == RISK or f.session == latest.get(f.instrument)]
+_fitted: dict[int, tuple[uuid.UUID, Reference | None]] = {}
+_fitted_lock = threading.Lock()
+
+
+def fitted_reference(clinic_id: int) -> Reference | None:
+    """The clinic's fitted reference: from this process's cache while the clinic's token is
+    unchanged, else fitted afresh (once per change of its closed episodes)."""
+    token = (
+        ReferenceState.objects.filter(clinic_id=clinic_id).values_list("token", flat=True).first()
+    )
+    if token is None:
+        token = ReferenceState.objects.get_or_create(clinic_id=clinic_id)[0].token
+    with _fitted_lock:
+        cached = _fitted.get(clinic_id)
+    if cached is not None and cached[0] == token:
+        return cached[1]
+    return _fit(clinic_id, token)
+
+
+def reference_changed(clinic_id: int) -> Reference | None:
+    """The clinic's closed episodes changed: give it a new token, so every process refits, and
+    refit in this one now (call it when an episode closes)."""
+    token = uuid.uuid4()
+    ReferenceState.objects.update_or_create(clinic_id=clinic_id, defaults={"token": token})
+    return _fit(clinic_id, token)
+
+
+def _fit(clinic_id: int, token: uuid.UUID) -> Reference | None:
+    frame = clinic_reference(clinic_id)
+    fitted = fit_reference(frame) if frame is not None else None
+    with _fitted_lock:
+        _fitted[clinic_id] = (token, fitted)
+    return fitted
 
 
 def _key(alert: Alert) -> Key:
     """The core's identity of a finding; the rows compared are one episode's."""
-    return (str(alert.client_id), alert.kind, alert.rule, alert.instrument)
+    return alert_key(str(alert.client_id), alert.kind, alert.rule, alert.instrument)
 
 
 @transaction.atomic
 def refresh_alerts(episode: Episode) -> list[Alert]:
     """Apply the core's lifecycle plan; returns the alerts raised, re-raised or updated."""
+    clinic_id = episode.client.clinic_id
+    # Before the lock: a measure in a closed episode changes the reference; otherwise it's cached.
+    if episode.closed_on is not None:
+        reference = reference_changed(clinic_id)
+    else:
+        reference = fitted_reference(clinic_id)
     # Lock the client first: two submissions for one client must not raise the same alert twice.
     Client.objects.select_for_update().get(pk=episode.client_id)
     rows = list(
         Alert.objects.select_for_update().filter(episode=episode).order_by("raised_at", "id")
     )
+    stored = [(_key(a), Stored(a.status, a.session_number)) for a in rows]
     newest: dict[Key, Alert] = {_key(a): a for a in rows}
-    stored = {key: Stored(alert.status, alert.session_number) for key, alert in newest.items()}
-    risks = [(_key(a), a.session_number) for a in rows if a.kind == RISK]
+    observations = observations_for(episode)
     touched = []
-    for action in plan_lifecycle(stored, current_findings(episode), risks):
+    for action in evaluate_episode(observations, stored, alert_config(), reference):
         alert = newest.get(action.key)
-        if action.verb == "resolve" and alert is not None:
+        if action.verb == Verb.RESOLVE and alert is not None:
             alert.status = AlertStatus.RESOLVED
             alert.save(update_fields=["status"])
         elif action.finding is not None:
@@ -131,9 +167,9 @@ def _values(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _apply(episode: Episode, alert: Alert | None, verb: str, finding: Finding) -> Alert:
+def _apply(episode: Episode, alert: Alert | None, verb: Verb, finding: Finding) -> Alert:
     values = _values(finding)
-    if alert is None or verb in ("raise", "reraise"):
+    if alert is None or verb in (Verb.RAISE, Verb.RERAISE):
         created = Alert.objects.create(
             client_id=episode.client_id,
             episode=episode,

@@ -178,7 +178,9 @@ def team_rows(counselors: QuerySet[Any]) -> list[CounselorRow]:
     rows = []
     for counselor in counselors.annotate(
         n_clients=Count("clients", filter=Q(clients__active=True), distinct=True),
-        n_alerts=Count("clients__alerts", filter=Q(clients__alerts__status="open"), distinct=True),
+        n_alerts=Count(
+            "clients__alerts", filter=Q(clients__alerts__status=AlertStatus.OPEN), distinct=True
+        ),
     ):
         sessions = list(
             Session.objects.filter(episode__client__counselor=counselor).prefetch_related(

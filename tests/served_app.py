@@ -17,20 +17,21 @@ from pathlib import Path
 
 @contextmanager
 def own_database(tmp: Path) -> Iterator[str]:
-    """A SQLite file, or a fresh PostgreSQL database beside the one in DATABASE_URL."""
+    """A SQLite file, or a fresh PostgreSQL database on the server in DATABASE_URL."""
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
         yield f"sqlite:///{tmp / 'served.sqlite3'}"
         return
     import psycopg
 
+    server = base.rsplit("/", 1)[0]
     name = f"alliance_served_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as conn:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield base.rsplit("/", 1)[0] + "/" + name
+        yield f"{server}/{name}"
     finally:
-        with psycopg.connect(base, autocommit=True) as conn:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -1,6 +1,7 @@
 """Login lockout: the limit holds under concurrent guesses against a real server (each attempt
-reserves its place on the counter before the password is checked), nothing but a correct
-password clears the counter, and failed or locked logins are audited against the account's ids.
+reserves its place on the counter before the password is checked), and so does a two-factor
+code sent many times at once; nothing but a correct password clears the counter, and failed or
+locked logins are audited against the account's ids.
 """
 
 from __future__ import annotations
@@ -8,10 +9,13 @@ from __future__ import annotations
 import http.cookiejar
 import re
 import threading
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
+import pyotp
 import pytest
 from django.conf import settings
 from django.test import Client as HttpClient
@@ -25,12 +29,19 @@ from .web_fixtures import PASSWORD, World
 GUARDED_PASSWORD = "guarded-Pass-word-4"
 LIMIT = 5
 GUESSES = 20
+SECRET = pyotp.random_base32(32)
 SETUP = f"""
 from alliance.web.accounts.models import Clinic, User
 clinic = Clinic.objects.create(name="Lockout clinic")
 user = User(username="guarded", role="counselor", clinic=clinic)
 user.set_password({GUARDED_PASSWORD!r})
 user.save()
+from django.utils import timezone
+from alliance.web.accounts.models import TotpDevice
+enrolled = User(username="enrolled", role="counselor", clinic=clinic)
+enrolled.set_password({GUARDED_PASSWORD!r})
+enrolled.save()
+TotpDevice.objects.create(user=enrolled, secret={SECRET!r}, confirmed_at=timezone.now())
 """
 WRONG = "Please enter a correct username and password"
 LOCKED = "Too many failed attempts"
@@ -66,14 +77,24 @@ class Browser:
         self.token = match.group(1)
 
     def log_in(self, username: str, password: str) -> str:
-        data = urllib.parse.urlencode(
-            {"csrfmiddlewaretoken": self.token, "username": username, "password": password}
-        ).encode()
+        return self.post("/accounts/login/", {"username": username, "password": password})
+
+    def post(self, path: str, fields: dict[str, str]) -> str:
+        """The page a form post ends on (redirects followed)."""
+        data = urllib.parse.urlencode({"csrfmiddlewaretoken": self.token, **fields}).encode()
         request = urllib.request.Request(
-            f"{self.base}/accounts/login/", data=data, headers={"Referer": self.base + "/"}
+            f"{self.base}{path}", data=data, headers={"Referer": self.base + "/"}
         )
-        with self.opener.open(request, timeout=120) as response:
-            return str(response.read().decode())
+        try:
+            with self.opener.open(request, timeout=120) as response:
+                return str(response.read().decode())
+        except urllib.error.HTTPError as refused:  # a 400 page is an answer too
+            return str(refused.read().decode())
+
+
+def _main(page: str) -> str:
+    """The page's main content as one line, for assertion messages."""
+    return re.sub(r"\s+", " ", page.split('id="main"')[-1])[:300]
 
 
 def _outcome(page: str) -> str:
@@ -103,6 +124,34 @@ def test_concurrent_guesses_cannot_pass_the_limit(server: str) -> None:
     assert outcomes.count("locked") == GUESSES - LIMIT
     # and the right password is refused too while the name is locked
     assert _outcome(Browser(server).log_in("guarded", GUARDED_PASSWORD)) == "locked"
+
+
+def test_one_code_signs_in_once_even_when_sent_concurrently(server: str) -> None:
+    """Eight browsers past the password step send the same current code at once: one is signed
+    in; the others are refused (the code is spent) or locked out (the attempt limit)."""
+    browsers = [Browser(server) for _ in range(8)]
+    for browser in browsers:
+        assert "Sign-in code" in browser.log_in("enrolled", GUARDED_PASSWORD)
+    if time.time() % 30 > 26:  # stay clear of a step boundary
+        time.sleep(30 - time.time() % 30 + 0.2)
+    code = pyotp.TOTP(SECRET).now()
+    start = threading.Barrier(len(browsers))
+    pages: list[str] = []
+
+    def send(browser: Browser) -> None:
+        start.wait()
+        pages.append(browser.post("/accounts/login/code/", {"code": code}))
+
+    threads = [threading.Thread(target=send, args=(b,)) for b in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(pages) == len(browsers)
+    signed_in = [p for p in pages if "Log out" in p]
+    assert len(signed_in) == 1, [_main(p) for p in pages]
+    others = [_main(p) for p in pages if p not in signed_in]
+    assert all("already used" in p or LOCKED in p for p in others), others
 
 
 def _post(http: HttpClient, username: str, password: str) -> int:

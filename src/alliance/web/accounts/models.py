@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -84,7 +84,17 @@ class Throttle(models.Model):
 
     @classmethod
     def hit(cls, key: str, window_seconds: int) -> int:
-        """Count one event for ``key`` and return the count in the current window."""
+        """Count one event for ``key`` and return the count in the current window (one locked,
+        atomic step, so concurrent callers each get their own number)."""
+        for _attempt in range(2):
+            try:
+                return cls._hit(key, window_seconds)
+            except IntegrityError:  # the row was created and cleared meanwhile: count again
+                continue
+        return cls._hit(key, window_seconds)
+
+    @classmethod
+    def _hit(cls, key: str, window_seconds: int) -> int:
         now = timezone.now()
         with transaction.atomic():
             row, _ = cls.objects.select_for_update().get_or_create(

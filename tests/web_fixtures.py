@@ -81,8 +81,10 @@ def with_session(client: Client) -> Session:
 
 @pytest.fixture
 def world(db: Any, data_dir: Any) -> World:
-    clinic = Clinic.objects.create(name="Clinic A")
-    other = Clinic.objects.create(name="Clinic B")
+    # Two-factor is optional in these clinics: these tests specify roles and access, and log in
+    # with force_login; tests/test_web_two_factor.py specifies the policy and its enforcement.
+    clinic = Clinic.objects.create(name="Clinic A", two_factor_roles="")
+    other = Clinic.objects.create(name="Clinic B", two_factor_roles="")
     north = Team.objects.create(clinic=clinic, name="North")
     south = Team.objects.create(clinic=clinic, name="South")
     far = Team.objects.create(clinic=other, name="Far")

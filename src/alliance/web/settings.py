@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "alliance.web.middleware.TabletLockMiddleware",
+    "alliance.web.accounts.middleware.TwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "alliance.web.urls"
@@ -144,6 +145,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 ALLIANCE_LOGIN_MAX_FAILURES = int(os.environ.get("ALLIANCE_LOGIN_MAX_FAILURES", "5"))
 ALLIANCE_LOGIN_LOCK_SECONDS = int(os.environ.get("ALLIANCE_LOGIN_LOCK_SECONDS", "900"))
 ALLIANCE_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("ALLIANCE_LOGIN_MAX_FAILURES_PER_IP", "30"))
+# The name authenticator apps show beside the user name (two-factor sign-in).
+ALLIANCE_TWO_FACTOR_ISSUER = os.environ.get("ALLIANCE_TWO_FACTOR_ISSUER", "alliance")
 ALLIANCE_LINK_DAYS = int(os.environ.get("ALLIANCE_LINK_DAYS", "7"))
 ALLIANCE_LINK_MISSES_PER_WINDOW = int(os.environ.get("ALLIANCE_LINK_MISSES", "20"))
 ALLIANCE_LINK_WINDOW_SECONDS = 600

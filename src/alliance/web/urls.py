@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from alliance.web.accounts.views import AdminLockoutAuthenticationForm
+from alliance.web.accounts.views import AdminLockoutAuthenticationForm, AdminLoginView
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -16,6 +16,8 @@ admin.site.login_form = AdminLockoutAuthenticationForm
 
 urlpatterns = [
     path("healthz", healthz),
+    # Admin logs in through the app's login, so the lockout and the second factor apply there too.
+    path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("alliance.web.accounts.urls")),
     path("manage/", include("alliance.web.accounts.manage_urls")),

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
+
+from alliance.web.fields import EncryptedTextField
 
 
 class TranscriptDeletion(models.TextChoices):
@@ -24,6 +26,15 @@ class Clinic(models.Model):
         default=TranscriptDeletion.KEEP_METRICS,
         help_text="What deleting a session transcript removes (clinic policy).",
     )
+    two_factor_roles = models.CharField(
+        max_length=100,
+        blank=True,
+        default="admin,supervisor",
+        help_text="Comma-separated roles that must sign in with a second factor (clinic policy).",
+    )
+
+    def requires_two_factor(self, role: str) -> bool:
+        return role in self.two_factor_roles.split(",")
 
     def __str__(self) -> str:
         return self.name
@@ -86,7 +97,17 @@ class Throttle(models.Model):
 
     @classmethod
     def hit(cls, key: str, window_seconds: int) -> int:
-        """Count one event for ``key`` and return the count in the current window."""
+        """Count one event for ``key`` and return the count in the current window (one locked,
+        atomic step, so concurrent callers each get their own number)."""
+        for _attempt in range(2):
+            try:
+                return cls._hit(key, window_seconds)
+            except IntegrityError:  # the row was created and cleared meanwhile: count again
+                continue
+        return cls._hit(key, window_seconds)
+
+    @classmethod
+    def _hit(cls, key: str, window_seconds: int) -> int:
         now = timezone.now()
         with transaction.atomic():
             row, _ = cls.objects.select_for_update().get_or_create(
@@ -99,6 +120,11 @@ class Throttle(models.Model):
             return int(row.count) + 1
 
     @classmethod
+    def release(cls, key: str) -> None:
+        """Give back one event counted by ``hit`` that turned out not to count (a reservation)."""
+        cls.objects.filter(key=key, count__gt=0).update(count=F("count") - 1)
+
+    @classmethod
     def current(cls, key: str, window_seconds: int) -> int:
         """The count for ``key`` in the current window, without counting."""
         row = cls.objects.filter(key=key).first()
@@ -109,3 +135,25 @@ class Throttle(models.Model):
     @classmethod
     def clear(cls, key: str) -> None:
         cls.objects.filter(key=key).delete()
+
+
+class TotpDevice(models.Model):
+    """An authenticator app's shared secret (RFC 6238), encrypted at rest. A user has at most one
+    confirmed device and one waiting for its first code; ``last_step`` refuses replayed codes."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="totp_devices")
+    secret = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(null=True, blank=True)
+
+
+class RecoveryCode(models.Model):
+    """A single-use recovery code, stored as the SHA-256 of an 80-bit random code."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "code_hash"])]

@@ -307,18 +307,25 @@ def test_only_clinic_admins_reset_two_factor(world: World) -> None:
     assert is_enrolled(world.counselor)
 
 
+def test_platform_operators_must_enrol_before_any_page(db: None) -> None:
+    User.objects.create_superuser("ops", password=PASSWORD)
+    http = HttpClient()
+    assert http.post(LOGIN, {"username": "ops", "password": PASSWORD}).status_code == 302
+    assert http.get("/admin/").url.startswith(ENROL)
+    assert http.get(CASELOAD).url.startswith(ENROL)
+
+
 def test_admin_login_goes_through_the_same_login_and_code(required: World) -> None:
-    required.admin.is_staff = required.admin.is_superuser = True
-    required.admin.save()
+    User.objects.create_superuser("admin_a_ops", password=PASSWORD)  # a platform operator
     first = HttpClient()
-    password_step(first, "admin_a")
+    password_step(first, "admin_a_ops")
     secret, _ = enrol(first)
     http = HttpClient()
     assert http.get("/admin/").url == "/admin/login/?next=/admin/"
     assert b'name="password"' in http.get("/admin/login/?next=/admin/").content
     response = http.post(
         "/admin/login/?next=/admin/",
-        {"username": "admin_a", "password": PASSWORD, "next": "/admin/"},
+        {"username": "admin_a_ops", "password": PASSWORD, "next": "/admin/"},
     )
     assert response.url == CODE
     assert http.get("/admin/").status_code == 302  # the password alone does not open admin

@@ -149,6 +149,49 @@ def test_a_forged_row_with_a_correct_hash_is_caught_by_the_chain_head() -> None:
     broken_at(forged, "forged")
 
 
+def rewrite_whole_chain() -> None:
+    """What someone with write access to the database can do: change an event, then recompute
+    every hash after it and the head, so the chain verifies on its own again."""
+    raw(f"UPDATE {TABLE} SET username = 'someone-else' WHERE id = (SELECT MIN(id) FROM {TABLE})")
+    prev = GENESIS
+    for event in AuditEvent.objects.order_by("id"):
+        digest = event_hash(prev, event.chain_values())
+        raw(f"UPDATE {TABLE} SET prev_hash = %s, hash = %s WHERE id = %s", [prev, digest, event.pk])
+        prev = digest
+    raw(f"UPDATE {AuditChainHead._meta.db_table} SET hash = %s", [prev])
+
+
+@pytest.mark.django_db
+def test_a_kept_head_catches_a_chain_rewritten_from_the_start() -> None:
+    write_events(3)
+    kept = verify_chain()
+    assert kept.last_id is not None
+    write_events(2)
+    rewrite_whole_chain()
+    assert verify_chain().intact  # the chain alone cannot tell
+    anchored = verify_chain(anchor=(kept.last_id, kept.last_hash))
+    assert anchored.first_break is not None
+    assert (anchored.first_break.event_id, anchored.first_break.kind) == (kept.last_id, "rewritten")
+
+
+@pytest.mark.django_db
+def test_a_kept_head_holds_while_events_are_appended_and_notices_it_gone() -> None:
+    write_events(3)
+    kept = verify_chain()
+    assert kept.last_id is not None
+    write_events(2)
+    assert verify_chain(anchor=(kept.last_id, kept.last_hash)).intact
+    assert not verify_chain(anchor=(kept.last_id + 50, kept.last_hash)).intact
+
+
+@pytest.mark.django_db
+def test_the_audit_page_shows_clinic_admins_the_chain_head(world: World) -> None:
+    page = logged_in(world.admin).get(reverse("dashboard:audit")).content.decode()
+    head = AuditChainHead.objects.get()
+    assert f"{head.last_id}:{head.hash}" in page
+    assert head.last_id == AuditEvent.objects.get(action="audit_view").pk  # the page's own read
+
+
 @pytest.mark.django_db
 def test_events_stay_append_only() -> None:
     (pk,) = write_events(1)
@@ -312,6 +355,14 @@ def test_the_verify_command_reports_tampering_in_a_database_file(
     assert intact.returncode == 0
     assert (payload["intact"], payload["events"], payload["first_break"]) == (True, 6, None)
     assert payload["head"]["event_id"] == 6 and len(payload["head"]["hash"]) == 64
+    anchored = verify_cli(db_file, "--anchor", payload["head"]["anchor"])
+    assert anchored.returncode == 0
+    assert anchored.stdout.splitlines()[1].startswith(
+        f"head: {payload['head']['anchor']} (event 6, "
+    )
+    bad = verify_cli(db_file, "--anchor", "latest")
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert bad.stderr.startswith("error: --anchor must be EVENT_ID:HASH")
     with sqlite3.connect(db_file) as db:
         db.execute(f"UPDATE {TABLE} SET username = 'someone-else' WHERE id = 4")
     text = verify_cli(db_file)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from typing import Annotated
+
 import typer
 
-from alliance.cli._common import JsonOption, print_json
+from alliance.cli._common import JsonOption, fail, print_json
 
 audit_app = typer.Typer(help="The web app's audit trail (DATABASE_URL picks the database).")
 
 EXIT_BROKEN = 1
+AnchorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--anchor",
+        metavar="EVENT_ID:HASH",
+        help="A head kept from an earlier verify: fail unless the chain still passes through it.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -16,24 +27,26 @@ def register(app: typer.Typer) -> None:
 
 
 @audit_app.command("verify")
-def verify(as_json: JsonOption = False) -> None:
+def verify(as_json: JsonOption = False, anchor: AnchorOption = None) -> None:
     """Report the first broken link in the audit chain (exit 1), or that it is intact (exit 0).
 
-    Keep the printed head hash somewhere the database is not: a chain rewritten from the start
-    verifies again, but no longer ends at the hash you kept."""
+    Keep the printed head somewhere the database is not, and pass it back with --anchor later:
+    a chain rewritten from the start verifies on its own, but no longer passes through it."""
+    kept = _parse_anchor(anchor) if anchor is not None else None
     from alliance.cli.web import _django
 
     _django()
     from alliance.web.audit.verify import verify_chain
 
-    report = verify_chain()
+    report = verify_chain(anchor=kept)
     if as_json:
         print_json(report.to_dict())
     elif report.first_break is None:
         typer.echo(f"audit chain intact: {report.events} events")
-        if report.last_id is not None:
+        if report.last_at is not None:
             typer.echo(
-                f"head: event {report.last_id} at {report.last_at:%Y-%m-%d %H:%M:%S} UTC, hash {report.last_hash}"
+                f"head: {report.last_id}:{report.last_hash} "
+                f"(event {report.last_id}, {report.last_at:%Y-%m-%d %H:%M:%S} UTC)"
             )
     else:
         brk = report.first_break
@@ -42,3 +55,10 @@ def verify(as_json: JsonOption = False) -> None:
         typer.echo(f"{report.events} events before it are intact")
     if report.first_break is not None:
         raise typer.Exit(EXIT_BROKEN)
+
+
+def _parse_anchor(value: str) -> tuple[int, str]:
+    match = re.fullmatch(r"(\d+):([0-9a-f]{64})", value.strip().lower())
+    if match is None:
+        fail(f"--anchor must be EVENT_ID:HASH (a head printed by an earlier verify), not {value!r}")
+    return int(match.group(1)), match.group(2)

@@ -48,7 +48,12 @@ class ChainReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; when intact, ``head`` is the hash to keep somewhere the database is not."""
-        head = {"event_id": self.last_id, "hash": self.last_hash, "at": _iso(self.last_at)}
+        head = {
+            "event_id": self.last_id,
+            "hash": self.last_hash,
+            "at": _iso(self.last_at),
+            "anchor": f"{self.last_id}:{self.last_hash}" if self.last_id else None,
+        }
         brk = asdict(self.first_break) if self.first_break else None
         if brk is not None:
             brk["at"] = _iso(brk["at"])
@@ -75,22 +80,45 @@ def _rows(after: int, batch: int) -> Iterator[dict[str, Any]]:
         after = rows[-1]["id"]
 
 
-def verify_chain(batch: int = BATCH) -> ChainReport:
+def verify_chain(batch: int = BATCH, anchor: tuple[int, str] | None = None) -> ChainReport:
     """Check every event, oldest first; stop at the first broken link.
 
-    Events appended while the walk runs are walked too: the head is read after the walk, and a
-    head newer than the walk means more rows to check, not rows missing."""
+    ``anchor`` is a head kept from an earlier run (event id, hash): the chain must still pass
+    through it, which catches a chain rewritten from the start with fresh hashes. Events appended
+    while the walk runs are walked too: the head is read after the walk, and a head newer than
+    the walk means more rows to check, not rows missing."""
     count, prev = 0, _START
     while True:
         for row in _rows(prev["id"], batch):
-            problem = _check(row, prev)
+            problem = _check(row, prev) or _check_anchor(row, prev, anchor)
             if problem is not None:
                 return _report(count, prev, problem)
             count, prev = count + 1, row
         head = AuditChainHead.objects.filter(pk=HEAD_PK).first()
         newer = head is not None and (head.last_id or 0) > prev["id"]
         if not (newer and AuditEvent.objects.filter(id__gt=prev["id"]).exists()):
-            return _report(count, prev, _check_head(head, prev))
+            problem = _check_head(head, prev) or _anchor_unseen(prev, anchor)
+            return _report(count, prev, problem)
+
+
+def _check_anchor(
+    row: dict[str, Any], prev: dict[str, Any], anchor: tuple[int, str] | None
+) -> Break | None:
+    if anchor is None or row["id"] < anchor[0]:
+        return None
+    if row["id"] == anchor[0] and row["hash"] == anchor[1]:
+        return None
+    if row["id"] == anchor[0]:
+        return _break(row, "rewritten", "its hash is not the one kept: the chain was rewritten")
+    if prev["id"] < anchor[0]:  # walked past the kept event without meeting it
+        return _break(row, "deleted", f"the kept event {anchor[0]} is gone")
+    return None
+
+
+def _anchor_unseen(last: dict[str, Any], anchor: tuple[int, str] | None) -> Break | None:
+    if anchor is None or last["id"] >= anchor[0]:
+        return None
+    return Break(anchor[0], None, "deleted", f"the kept event {anchor[0]} is gone")
 
 
 def _report(count: int, prev: dict[str, Any], problem: Break | None) -> ChainReport:

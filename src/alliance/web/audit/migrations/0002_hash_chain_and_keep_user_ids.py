@@ -13,24 +13,30 @@ BATCH = 1000
 def chain_existing_events(apps, schema_editor):
     """Chain the events already stored, in id order (their insertion order), and start the head.
 
-    Keyset batches keep memory flat on a large trail."""
+    Keyset batches keep memory flat on a large trail; plain UPDATEs (executemany) are far faster
+    than bulk_update's CASE expressions."""
     AuditEvent = apps.get_model("audit", "AuditEvent")
     AuditChainHead = apps.get_model("audit", "AuditChainHead")
-    db = schema_editor.connection.alias
+    connection = schema_editor.connection
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    sql = f"UPDATE {table} SET prev_hash = %s, hash = %s WHERE id = %s"
     prev, last_id = GENESIS, None
     while True:
-        query = AuditEvent.objects.using(db).order_by("id")
+        query = AuditEvent.objects.using(connection.alias).order_by("id")
         if last_id is not None:
             query = query.filter(id__gt=last_id)
         batch = list(query[:BATCH])
         if not batch:
             break
+        updates = []
         for event in batch:
-            event.prev_hash = prev
-            event.hash = prev = event_hash(prev, {name: getattr(event, name) for name in FIELDS})
-        AuditEvent.objects.using(db).bulk_update(batch, ["prev_hash", "hash"])
+            digest = event_hash(prev, {name: getattr(event, name) for name in FIELDS})
+            updates.append((prev, digest, event.id))
+            prev = digest
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, updates)
         last_id = batch[-1].id
-    AuditChainHead.objects.using(db).update_or_create(
+    AuditChainHead.objects.using(connection.alias).update_or_create(
         pk=1, defaults={"last_id": last_id, "hash": prev}
     )
 

@@ -20,13 +20,13 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import RequestFactory
 from django.urls import reverse
 
-from alliance.web.accounts.models import Role
+from alliance.web.accounts.models import Role, User
 from alliance.web.audit.hashing import GENESIS, event_hash
 from alliance.web.audit.log import record
 from alliance.web.audit.models import AuditChainHead, AuditEvent, AuditImmutableError
 from alliance.web.audit.verify import verify_chain
 
-from .web_fixtures import World, logged_in, make_user
+from .web_fixtures import PASSWORD, World, logged_in, make_user
 
 TABLE = AuditEvent._meta.db_table
 
@@ -214,6 +214,9 @@ def test_a_deleted_user_keeps_their_id_on_their_audit_events(world: World) -> No
     assert events.exists()
     assert set(events.values_list("user_id", flat=True)) == {leaver_id}
     assert verify_chain().intact
+    root = User.objects.create_superuser("root", password=PASSWORD, clinic=world.clinic)
+    shown = logged_in(root).get(reverse("admin:audit_auditevent_change", args=[events[0].pk]))
+    assert shown.status_code == 200 and events[0].hash in shown.content.decode()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -378,6 +378,22 @@ def test_the_verify_command_reports_tampering_in_a_database_file(
     assert (brk["event_id"], brk["kind"]) == (4, "changed")
 
 
+def test_the_verify_command_refuses_a_missing_or_unmigrated_database(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.sqlite3"
+    gone = verify_cli(missing)
+    assert (gone.returncode, gone.stderr.strip()) == (
+        2,
+        f"error: no database at {missing} (set DATABASE_URL)",
+    )
+    assert not missing.exists()
+    empty = tmp_path / "empty.sqlite3"
+    sqlite3.connect(empty).close()
+    unmigrated = verify_cli(empty)
+    assert unmigrated.returncode == 2
+    assert unmigrated.stderr.startswith("error: cannot read the audit trail (no such table")
+    assert "Traceback" not in unmigrated.stderr
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_chains_events_already_stored(world: World) -> None:
     executor = MigrationExecutor(connection)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,9 +37,15 @@ def verify(as_json: JsonOption = False, anchor: AnchorOption = None) -> None:
     from alliance.cli.web import _django
 
     _django()
+    from django.db import DatabaseError
+
     from alliance.web.audit.verify import verify_chain
 
-    report = verify_chain(anchor=kept)
+    _require_database()
+    try:
+        report = verify_chain(anchor=kept)
+    except DatabaseError as exc:
+        fail(f"cannot read the audit trail ({str(exc).strip()}); has `alliance serve` migrated it?")
     if as_json:
         print_json(report.to_dict())
     elif report.first_break is None:
@@ -62,3 +69,12 @@ def _parse_anchor(value: str) -> tuple[int, str]:
     if match is None:
         fail(f"--anchor must be EVENT_ID:HASH (a head printed by an earlier verify), not {value!r}")
     return int(match.group(1)), match.group(2)
+
+
+def _require_database() -> None:
+    """Refuse a SQLite path that does not exist, rather than create an empty database there."""
+    from django.db import connection
+
+    name = str(connection.settings_dict["NAME"])
+    if connection.vendor == "sqlite" and name != ":memory:" and not Path(name).exists():
+        fail(f"no database at {name} (set DATABASE_URL)")

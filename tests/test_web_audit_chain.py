@@ -19,7 +19,9 @@ from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import RequestFactory
 from django.urls import reverse
+from typer.testing import CliRunner
 
+from alliance.cli import app
 from alliance.web.accounts.models import Role, User
 from alliance.web.audit.hashing import GENESIS, event_hash
 from alliance.web.audit.log import record
@@ -376,6 +378,11 @@ def test_the_verify_command_reports_tampering_in_a_database_file(
     assert as_json.returncode == 1
     brk = json.loads(as_json.stdout)["first_break"]
     assert (brk["event_id"], brk["kind"]) == (4, "changed")
+
+
+def test_the_verify_command_has_help() -> None:
+    result = CliRunner().invoke(app, ["audit", "verify", "--help"])
+    assert result.exit_code == 0 and "--anchor" in result.stdout
 
 
 def test_the_verify_command_refuses_a_missing_or_unmigrated_database(tmp_path: Path) -> None:

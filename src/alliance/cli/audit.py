@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from alliance.cli._common import JsonOption, fail, print_json
+
+if TYPE_CHECKING:  # Django loads only inside the command, so the rest of the CLI starts quickly
+    from alliance.web.audit.verify import ChainReport
 
 audit_app = typer.Typer(help="The web app's audit trail (DATABASE_URL picks the database).")
 
@@ -48,20 +51,25 @@ def verify(as_json: JsonOption = False, anchor: AnchorOption = None) -> None:
         fail(f"cannot read the audit trail ({str(exc).strip()}); has `alliance serve` migrated it?")
     if as_json:
         print_json(report.to_dict())
-    elif report.first_break is None:
+    else:
+        _print_text(report)
+    if report.first_break is not None:
+        raise typer.Exit(EXIT_BROKEN)
+
+
+def _print_text(report: ChainReport) -> None:
+    brk = report.first_break
+    if brk is None:
         typer.echo(f"audit chain intact: {report.events} events")
         if report.last_at is not None:
             typer.echo(
                 f"head: {report.last_id}:{report.last_hash} "
                 f"(event {report.last_id}, {report.last_at:%Y-%m-%d %H:%M:%S} UTC)"
             )
-    else:
-        brk = report.first_break
-        when = f" ({brk.at:%Y-%m-%d %H:%M:%S} UTC)" if brk.at else ""
-        typer.echo(f"audit chain broken at event {brk.event_id}{when}: {brk.kind}: {brk.detail}")
-        typer.echo(f"{report.events} events before it are intact")
-    if report.first_break is not None:
-        raise typer.Exit(EXIT_BROKEN)
+        return
+    when = f" ({brk.at:%Y-%m-%d %H:%M:%S} UTC)" if brk.at else ""
+    typer.echo(f"audit chain broken at event {brk.event_id}{when}: {brk.kind}: {brk.detail}")
+    typer.echo(f"{report.events} events before it are intact")
 
 
 def _parse_anchor(value: str) -> tuple[int, str]:

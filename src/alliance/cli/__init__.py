@@ -10,6 +10,7 @@ import typer
 
 from alliance.cli import alerts as _alerts
 from alliance.cli import ask as _ask
+from alliance.cli import audit as _audit
 from alliance.cli import instruments as _instruments
 from alliance.cli import operators as _operators
 from alliance.cli import scoring as _scoring
@@ -24,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_instruments, _scoring, _ask, _alerts, _transcripts, _web, _operators):
+for _module in (_instruments, _scoring, _ask, _alerts, _transcripts, _web, _operators, _audit):
     _module.register(app)
 
 

@@ -12,6 +12,7 @@ from alliance.web.audit.models import AuditEvent
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = ("at", "username", "action", "object_type", "object_id", "outcome", "ip")
     list_filter = ("action", "outcome")
+    readonly_fields = ("prev_hash", "hash")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -26,7 +26,10 @@ def record(
     outcome: str = "ok",
     clinic_id: int | None = None,
 ) -> AuditEvent:
-    """Append one event. ``obj`` supplies type and id; no field values are ever stored."""
+    """Append one event. ``obj`` supplies type and id; no field values are ever stored.
+
+    The event is hash-chained to the one before (``AuditEvent.save``). Inside a caller's
+    transaction the chain lock is held until that transaction ends, so call this last there."""
     user = getattr(request, "user", None) if request is not None else None
     if user is not None and not user.is_authenticated:
         user = None

@@ -19,7 +19,7 @@ from alliance.web.accounts.models import Role
 from alliance.web.alerts.models import Alert
 from alliance.web.alerts.services import acknowledge
 from alliance.web.audit.log import record
-from alliance.web.audit.models import AuditEvent
+from alliance.web.audit.models import HEAD_PK, AuditChainHead, AuditEvent
 from alliance.web.clinic.access import can_change, clients_visible_to, get_client_for
 from alliance.web.clinic.models import Episode, MeasurePlanItem, Session, SessionStatus, Timing
 from alliance.web.clinic.services import (
@@ -295,4 +295,5 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     record(request, "audit_view", object_type="audit")  # first, so the page count includes it
     events = AuditEvent.objects.filter(clinic_id_ref=request.user.clinic_id)
     page = Paginator(events, 100).get_page(request.GET.get("page"))
-    return render(request, "dashboard/audit.html", {"page": page})
+    head = AuditChainHead.objects.filter(pk=HEAD_PK).first()  # one row: verifying is the CLI's job
+    return render(request, "dashboard/audit.html", {"page": page, "head": head})

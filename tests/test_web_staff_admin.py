@@ -16,10 +16,9 @@ from django.db import connection
 from django.test import Client as HttpClient
 
 from alliance.web.accounts.models import Role, Team, User
-from alliance.web.accounts.two_factor import VERIFIED_KEY
 from alliance.web.audit.models import AuditEvent
 
-from .web_fixtures import PASSWORD, World, logged_in, make_user
+from .web_fixtures import PASSWORD, World, logged_in, make_user, operator_client
 
 NEW_PASSWORD = "Another-long-Pass-42"
 
@@ -27,16 +26,6 @@ NEW_PASSWORD = "Another-long-Pass-42"
 def _operator() -> User:
     """A platform operator: an active superuser of no clinic (as `alliance operator create`)."""
     return User.objects.create_superuser("operator", password=PASSWORD)
-
-
-def _operator_session(operator: User) -> HttpClient:
-    """An operator signed in past the second step (two-factor is always required of operators;
-    tests/test_web_two_factor.py specifies that step)."""
-    http = logged_in(operator)
-    session = http.session
-    session[VERIFIED_KEY] = True
-    session.save()
-    return http
 
 
 def _other_clinic_superuser(world: World) -> User:
@@ -94,13 +83,13 @@ def test_a_clinic_admin_with_superuser_flags_of_the_same_clinic_gets_no_django_a
 
 
 def test_platform_operator_uses_django_admin(world: World) -> None:
-    http = _operator_session(_operator())
+    http = operator_client(_operator())
     response = http.get("/admin/accounts/user/")
     assert response.status_code == 200 and b"couns_a" in response.content
 
 
 def test_user_form_offers_no_admin_flags(world: World) -> None:
-    http = _operator_session(_operator())
+    http = operator_client(_operator())
     form = http.get(f"/admin/accounts/user/{world.counselor.pk}/change/").content
     assert b'name="role"' in form
     for flag in (b'name="is_superuser"', b'name="is_staff"', b'name="user_permissions"'):
@@ -112,7 +101,7 @@ def test_user_form_offers_no_admin_flags(world: World) -> None:
 
 def test_django_admin_reads_password_changes_and_deletions_are_audited(world: World) -> None:
     operator = _operator()
-    http = _operator_session(operator)
+    http = operator_client(operator)
     target = make_user("leaver", Role.COUNSELOR, world.clinic, None)
     assert http.get("/admin/accounts/user/").status_code == 200
     assert http.get(f"/admin/accounts/user/{target.pk}/change/").status_code == 200
@@ -135,7 +124,7 @@ def test_django_admin_reads_password_changes_and_deletions_are_audited(world: Wo
 def test_django_admin_bulk_deletion_is_audited_per_object(world: World) -> None:
     operator = _operator()
     team = Team.objects.create(clinic=world.clinic, name="Short-lived")
-    response = _operator_session(operator).post(
+    response = operator_client(operator).post(
         "/admin/accounts/team/",
         {"action": "delete_selected", "_selected_action": [str(team.pk)], "post": "yes"},
     )
@@ -159,7 +148,7 @@ def test_operators_user_form_keeps_teams_in_their_clinic_and_clears_old_flags(
         "team": Team.objects.get(clinic=world.other_clinic).pk,
         "is_active": "on",
     }
-    http = _operator_session(_operator())
+    http = operator_client(_operator())
     refused = http.post(url, form)
     assert refused.status_code == 200 and b"This team belongs to another clinic." in refused.content
     assert http.post(url, form | {"team": _north(world).pk}).status_code == 302
@@ -546,7 +535,7 @@ def test_only_clinic_admins_see_the_manage_link(world: World) -> None:
     assert (
         b'href="/admin/"' not in logged_in(world.admin).get(reverse("dashboard:caseload")).content
     )
-    operator_page = _operator_session(_operator()).get(reverse("dashboard:caseload")).content
+    operator_page = operator_client(_operator()).get(reverse("dashboard:caseload")).content
     assert b'href="/admin/"' in operator_page and link not in operator_page
 
 

@@ -123,6 +123,18 @@ def logged_in(user: User, **kwargs: Any) -> HttpClient:
     return http
 
 
+def operator_client(operator: User) -> HttpClient:
+    """A platform operator signed in past the second step (two-factor is always required of
+    operators; tests/test_web_two_factor.py specifies that step)."""
+    from alliance.web.accounts.two_factor import VERIFIED_KEY
+
+    http = logged_in(operator)
+    session = http.session
+    session[VERIFIED_KEY] = True
+    session.save()
+    return http
+
+
 def token_from(html: str) -> str:
     """The feedback token in a 'link created' page."""
     match = re.search(r"/f/([A-Za-z0-9_\-]{20,})/", html)

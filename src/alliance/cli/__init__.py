@@ -11,6 +11,7 @@ import typer
 from alliance.cli import alerts as _alerts
 from alliance.cli import ask as _ask
 from alliance.cli import instruments as _instruments
+from alliance.cli import operations as _operations
 from alliance.cli import scoring as _scoring
 from alliance.cli import transcripts as _transcripts
 from alliance.cli import web as _web
@@ -23,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_instruments, _scoring, _ask, _alerts, _transcripts, _web):
+for _module in (_instruments, _scoring, _ask, _alerts, _transcripts, _web, _operations):
     _module.register(app)
 
 

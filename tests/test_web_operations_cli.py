@@ -116,6 +116,7 @@ class Databases:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             for name in self.made:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.clear()
 
 
 @pytest.fixture
@@ -193,28 +194,23 @@ def test_serving_a_database_with_other_keys_is_refused_with_one_line(
     url = databases.demo(KEY_A)
     env = site_env(tmp_path / "site", url, KEY_B)
     port = free_port()
-    proc = subprocess.Popen(
-        [ALLIANCE, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while proc.poll() is None:
-            assert not healthy(f"http://127.0.0.1:{port}"), (
-                "it started with keys that cannot read its database"
-            )
-            assert time.monotonic() < deadline, "neither refused nor started"
-            time.sleep(0.3)
-        _, err = proc.communicate()
-    finally:
-        if proc.poll() is None:
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [ALLIANCE, "serve", "--no-worker", "--port", str(port)], env=env, stderr=err, text=True
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while proc.poll() is None:
+                started = healthy(f"http://127.0.0.1:{port}")
+                assert not started, "it started with keys that cannot read its database"
+                assert time.monotonic() < deadline, "neither refused nor started"
+                time.sleep(0.3)
+        finally:
             proc.kill()
-            proc.communicate()
-    assert proc.returncode == 2
-    assert err.strip().splitlines() == [WRONG_KEYS]
+            proc.wait()
+        err.seek(0)
+        assert proc.returncode == 2
+        assert err.read().strip().splitlines() == [WRONG_KEYS]
     worker = alliance(env, "worker", "--batch")
     assert (worker.returncode, worker.stderr.strip()) == (2, WRONG_KEYS)
 
@@ -341,3 +337,14 @@ def test_sqlite_databases_are_created_private(tmp_path: Path) -> None:
         )
     for path in (tmp_path / "web" / "alliance.sqlite3", tmp_path / "site.sqlite3"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs a database server that can go away")
+def test_healthz_is_503_when_the_database_is_gone(tmp_path: Path, databases: Databases) -> None:
+    url = databases.empty()
+    with served(site_env(tmp_path / "site", url, KEY_A)) as site:
+        databases.drop()
+        with pytest.raises(urllib.error.HTTPError) as failure:
+            urllib.request.urlopen(site + "/healthz", timeout=30)
+        assert failure.value.code == 503
+        assert failure.value.read() == b"database unavailable"

@@ -5,6 +5,8 @@ Thin commands over ``alliance.web.operations``; every refusal is one ``error:`` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +21,23 @@ keys_app = typer.Typer(
 )
 
 FileArgument = Annotated[Path, typer.Argument(help="The backup file.", show_default=False)]
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A refusal, a database error or an unwritable file: one ``error:`` line, exit 2."""
+    from django.db import DatabaseError
+
+    from alliance.web.operations.keycheck import OperationError
+
+    try:
+        yield
+    except OperationError as exc:
+        fail(str(exc))
+    except DatabaseError as exc:
+        fail(f"database: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}")
+    except OSError as exc:
+        fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
 
 
 def register(app: typer.Typer) -> None:
@@ -49,13 +68,10 @@ def keys_rotate_command(
     _django()
     _migrate()
     _check_keys()
-    from alliance.web.operations.keycheck import OperationError
     from alliance.web.operations.rotation import rotate
 
-    try:
+    with _refusals():
         result = rotate(batch_size=batch_size)
-    except OperationError as exc:
-        fail(str(exc))
     for column in result.columns:
         typer.echo(
             f"{column.label}: {column.rotated} re-encrypted, {column.current} already current"
@@ -72,12 +88,9 @@ def backup_command(file: FileArgument) -> None:
     _migrate()
     _check_keys()
     from alliance.web.operations.backup import backup
-    from alliance.web.operations.keycheck import OperationError
 
-    try:
+    with _refusals():
         manifest = backup(file)
-    except OperationError as exc:
-        fail(str(exc))
     typer.echo(
         f"backup: {file} ({manifest.engine}, alliance {manifest.app_version}, "
         f"{manifest.payload_bytes} bytes); keep the field keys and secret key apart from it"
@@ -88,12 +101,9 @@ def restore_command(file: FileArgument) -> None:
     """Load a backup FILE into an empty database (DATABASE_URL) with the keys it was made with."""
     _django()
     from alliance.web.operations.backup import restore
-    from alliance.web.operations.keycheck import OperationError
 
-    try:
+    with _refusals():
         manifest = restore(file)
-    except OperationError as exc:
-        fail(str(exc))
     _migrate()
     _check_keys()
     typer.echo(

@@ -60,6 +60,8 @@ def backup(target: Path, using: str = "default") -> Manifest:
     engine = _engine(connection.vendor)
     if target.exists():
         raise OperationError(f"{target} already exists; choose a new file name")
+    if not target.parent.is_dir():
+        raise OperationError(f"folder {target.parent} does not exist")
     token = stored_check_value(using)
     if token is None:
         raise OperationError("this database has no key check value yet; run `alliance serve` once")
@@ -103,6 +105,10 @@ def restore(source: Path, using: str = "default") -> Manifest:
             f"restore it into a {manifest.engine} database"
         )
     _refuse_newer(manifest, source)
+    if engine == "sqlite" and not Path(_sqlite_name(connection.settings_dict)).parent.is_dir():
+        raise OperationError(
+            f"folder {Path(_sqlite_name(connection.settings_dict)).parent} does not exist"
+        )
     if not decrypts(manifest.key_check, KNOWN_VALUE):
         raise mismatch("this backup", "made")
     tables = connection.introspection.table_names()

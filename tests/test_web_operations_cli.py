@@ -307,13 +307,15 @@ def test_after_rotation_the_site_serves_with_the_new_key_alone(
     with served(site_env(tmp_path / "a", url, KEY_A)) as site:
         before = caseload(site)
     both = site_env(tmp_path / "ba", url, f"{KEY_B},{KEY_A}")
-    first = alliance(both, "keys", "rotate", "--batch-size", "7")
-    assert first.returncode == 0, first.stderr
+    with served(both) as site:  # rotation runs while the site is serving
+        first = alliance(both, "keys", "rotate", "--batch-size", "7")
+        assert first.returncode == 0, first.stderr
+        assert caseload(site) == before
+        again = alliance(both, "keys", "rotate")
     rotated = re.search(
         r"^rotated: (\d+) values re-encrypted under the first key, 0 already", first.stdout, re.M
     )
     assert rotated and int(rotated.group(1)) > 0
-    again = alliance(both, "keys", "rotate")
     assert (
         f"rotated: 0 values re-encrypted under the first key, {rotated.group(1)} already under it"
         in again.stdout
@@ -326,7 +328,10 @@ def test_after_rotation_the_site_serves_with_the_new_key_alone(
 
 def test_sqlite_databases_are_created_private(tmp_path: Path) -> None:
     """The database holds health data: 0600 like the keys, whatever the umask."""
-    script = "import django; django.setup(); from django.core.management import call_command; call_command('migrate', verbosity=0)"
+    script = (
+        "import django; django.setup(); from django.core.management import call_command; "
+        "call_command('migrate', verbosity=0)"
+    )
     default = clean_env(
         ALLIANCE_WEB_DIR=str(tmp_path / "web"), DJANGO_SETTINGS_MODULE="alliance.web.settings"
     )

@@ -7,6 +7,7 @@ caseload through the real login form, as a counselor would.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -27,6 +28,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+
+from alliance import __version__
 
 ALLIANCE = str(Path(sys.executable).with_name("alliance"))
 PASSWORD = "ops-Counselor-pass-7"
@@ -295,6 +298,17 @@ def test_restore_refuses_other_keys_a_non_empty_database_and_a_damaged_file(
     assert truncated.returncode == 2
     assert truncated.stderr.strip() == (
         f"error: {damaged} is damaged or truncated (its checksum does not match)"
+    )
+    header, manifest, dump = backup.read_bytes().split(b"\n", 2)
+    future = json.loads(manifest) | {"app_version": "9.0.0"}
+    future["migrations"] = [*future["migrations"], "clinic.9999_future"]
+    newer = tmp_path / "newer.alliance"
+    newer.write_bytes(b"\n".join([header, json.dumps(future).encode(), dump]))
+    too_new = alliance(site_env(tmp_path / "a", empty, KEY_A), "restore", str(newer))
+    assert (too_new.returncode, too_new.stderr.strip()) == (
+        2,
+        f"error: {newer} comes from alliance 9.0.0, newer than this {__version__} (unknown migrations: "
+        "clinic.9999_future); restore it with alliance 9.0.0",
     )
     # Nothing was written by the refusals: the same empty database takes the backup.
     assert alliance(site_env(tmp_path / "a", empty, KEY_A), "restore", str(backup)).returncode == 0

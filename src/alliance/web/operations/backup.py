@@ -98,28 +98,10 @@ def restore(source: Path, using: str = "default") -> Manifest:
     """Load a backup into this (empty) database, after every check that can refuse it."""
     connection = connections[using]
     manifest = read_manifest(source)
-    engine = _engine(connection.vendor)
-    if manifest.engine != engine:
-        raise OperationError(
-            f"{source} is a {manifest.engine} backup and this database is {engine}; "
-            f"restore it into a {manifest.engine} database"
-        )
-    _refuse_newer(manifest, source)
-    if engine == "sqlite" and not Path(_sqlite_name(connection.settings_dict)).parent.is_dir():
-        raise OperationError(
-            f"folder {Path(_sqlite_name(connection.settings_dict)).parent} does not exist"
-        )
-    if not decrypts(manifest.key_check, KNOWN_VALUE):
-        raise mismatch("this backup", "made")
-    tables = connection.introspection.table_names()
-    if tables:
-        raise OperationError(
-            f"database {connection.settings_dict['NAME']} is not empty ({len(tables)} tables); "
-            "restore needs a new, empty database"
-        )
+    _refuse(manifest, source, connection)
     with _scratch(Path(tempfile.gettempdir())) as dump:
         _extract(source, manifest, dump)
-        if engine == "sqlite":
+        if manifest.engine == "sqlite":
             connection.close()
             _sqlite_copy(str(dump), _sqlite_name(connection.settings_dict))
         else:
@@ -136,6 +118,28 @@ def restore(source: Path, using: str = "default") -> Manifest:
                 connection.settings_dict,
             )
     return manifest
+
+
+def _refuse(manifest: Manifest, source: Path, connection: Any) -> None:
+    """Every reason not to restore, checked before anything is written."""
+    engine = _engine(connection.vendor)
+    if manifest.engine != engine:
+        raise OperationError(
+            f"{source} is a {manifest.engine} backup and this database is {engine}; "
+            f"restore it into a {manifest.engine} database"
+        )
+    _refuse_newer(manifest, source)
+    folder = Path(_sqlite_name(connection.settings_dict)).parent
+    if engine == "sqlite" and not folder.is_dir():
+        raise OperationError(f"folder {folder} does not exist")
+    if not decrypts(manifest.key_check, KNOWN_VALUE):
+        raise mismatch("this backup", "made")
+    tables = connection.introspection.table_names()
+    if tables:
+        raise OperationError(
+            f"database {connection.settings_dict['NAME']} is not empty ({len(tables)} tables); "
+            "restore needs a new, empty database"
+        )
 
 
 def _engine(vendor: str) -> str:

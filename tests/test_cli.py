@@ -118,6 +118,10 @@ def test_every_command_has_help() -> None:
         ["instruments", "show"],
         ["instruments", "add-text"],
         ["demo"],
+        ["keys"],
+        ["keys", "rotate"],
+        ["backup"],
+        ["restore"],
     ):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0 and "Usage" in result.stdout

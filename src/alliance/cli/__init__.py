@@ -12,6 +12,7 @@ from alliance.cli import alerts as _alerts
 from alliance.cli import ask as _ask
 from alliance.cli import audit as _audit
 from alliance.cli import instruments as _instruments
+from alliance.cli import operations as _operations
 from alliance.cli import operators as _operators
 from alliance.cli import scoring as _scoring
 from alliance.cli import transcripts as _transcripts
@@ -25,7 +26,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_instruments, _scoring, _ask, _alerts, _transcripts, _web, _operators, _audit):
+for _module in (
+    _instruments,
+    _scoring,
+    _ask,
+    _alerts,
+    _transcripts,
+    _web,
+    _operators,
+    _audit,
+    _operations,
+):
     _module.register(app)
 
 

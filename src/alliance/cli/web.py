@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from alliance.cli._common import fail
 
 DEFAULT_DEMO_DB = Path("var") / "alliance-demo.sqlite3"
 MAX_REQUEST_BODY = 8 * 1024 * 1024
@@ -39,6 +42,17 @@ def _migrate() -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+
+
+def _check_keys() -> None:
+    """Refuse to run on a database the field keys cannot read: pages would fail with 500 and
+    every row written meanwhile would stay unreadable once the right keys were back."""
+    from alliance.web.operations.keycheck import KeyMismatch, ensure_key_check
+
+    try:
+        ensure_key_check()
+    except KeyMismatch as exc:
+        fail(str(exc))
 
 
 def _serve(host: str, port: int, threads: int = 8, worker: bool = True) -> None:
@@ -110,6 +124,7 @@ def demo_command(
     password = password or secrets.token_urlsafe(9)
     _django()
     _migrate()
+    _check_keys()
     from alliance.web.demo import LOGINS, seed
 
     result = seed(password)
@@ -119,7 +134,13 @@ def demo_command(
     typer.echo(f"Logins: {', '.join(LOGINS)} (also counselor3, another team)")
     typer.echo(f"Password for every login: {password}")
     if no_serve:
-        typer.echo(f"Serve it with: DATABASE_URL=sqlite:///{db} alliance serve --port {port}")
+        # The same ALLIANCE_WEB_DIR, so `serve` finds the field keys the demo was written with.
+        web_dir = shlex.quote(os.environ["ALLIANCE_WEB_DIR"])
+        url_arg = shlex.quote(f"sqlite:///{db}")
+        typer.echo(
+            f"Serve it with: ALLIANCE_WEB_DIR={web_dir} DATABASE_URL={url_arg} "
+            f"alliance serve --port {port}"
+        )
         return
     typer.echo(f"Open {url}  (Ctrl+C stops the server)")
     _serve(host, port, worker=not no_worker)
@@ -131,6 +152,7 @@ def serve_command(
     """Run the web app: apply migrations, then serve with waitress (not runserver)."""
     _django()
     _migrate()
+    _check_keys()
     if host not in ("127.0.0.1", "localhost") and not os.environ.get("ALLOWED_HOSTS"):
         typer.echo(
             "note: set ALLOWED_HOSTS to the names clients use to reach this server", err=True
@@ -145,6 +167,7 @@ def worker_command(
     """Run background jobs (transcript analysis) from the database queue."""
     _django()
     _migrate()
+    _check_keys()
     from django.core.management import call_command
 
     call_command("db_worker", batch=batch, reload=False, verbosity=0, startup_delay=False)

@@ -58,3 +58,16 @@ def field_keys(data_dir: Path) -> list[str]:
     if not keys:
         raise ImproperlyConfigured("ALLIANCE_FIELD_KEYS is empty")
     return keys
+
+
+def private_sqlite_file(name: str) -> None:
+    """Create the SQLite database file 0600 before SQLite would (0644): it holds health data.
+
+    An existing file is left as its owner set it; SQLite gives its journals the file's mode.
+    """
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    try:
+        os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # exists already, or no such folder: SQLite reports that itself
+        return

@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from alliance.web.keys import field_keys, secret_key, web_data_dir
+from alliance.web.keys import field_keys, private_sqlite_file, secret_key, web_data_dir
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = web_data_dir()
@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "alliance.web.feedback",
     "alliance.web.dashboard",
     "alliance.web.transcripts",
+    "alliance.web.operations",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -101,6 +102,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Take the write lock when a transaction starts, so concurrent submits wait instead of
     # failing with "database is locked" when a read lock cannot be upgraded.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    private_sqlite_file(str(DATABASES["default"]["NAME"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

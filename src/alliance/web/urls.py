@@ -5,9 +5,14 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from alliance.web.accounts.views import AdminLockoutAuthenticationForm, AdminLoginView
+from alliance.web.operations.keycheck import health_problem
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
+    """200 "ok" only when the database answers and the field keys decrypt it; else 503 and why."""
+    problem = health_problem()
+    if problem:
+        return HttpResponse(problem, content_type="text/plain", status=503)
     return HttpResponse("ok", content_type="text/plain")
 
 

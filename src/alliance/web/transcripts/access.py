@@ -1,6 +1,7 @@
 """Transcripts are client data: their lookups are ``alliance.web.clinic.access.get_for``.
 
-These names stay for the callers that use them; new code calls ``get_for`` directly."""
+These names stay for the callers that use them (``user`` is always ``request.user`` and is not
+read); new code calls ``get_for`` directly."""
 
 from __future__ import annotations
 

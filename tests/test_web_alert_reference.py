@@ -99,7 +99,7 @@ def test_a_discharge_refits_the_reference_and_a_submission_reuses_it(world: Worl
     leaving = _open_course(world, "Leaving")
     before = reference_fits()
     discharge = logged_in(world.counselor).post(
-        reverse("dashboard:episode_close", args=[leaving.client_id])
+        reverse("clinic:episode_close", args=[leaving.client_id])
     )
     assert discharge.status_code == 302
     assert reference_fits() == before + 1

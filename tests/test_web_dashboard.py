@@ -38,7 +38,7 @@ def test_risk_alert_is_raised_once_acknowledged_and_raised_again_later(world: Wo
     risk = Alert.objects.get(client=world.own, kind="risk")
     assert risk.severity == "safety" and risk.status == "open"
     http = logged_in(world.counselor)
-    response = http.post(reverse("dashboard:alert_ack", args=[risk.pk]), {"note": "Safety plan"})
+    response = http.post(reverse("alerts:ack", args=[risk.pk]), {"note": "Safety plan"})
     assert response.status_code == 302
     risk.refresh_from_db()
     assert (risk.status, risk.note, risk.acknowledged_by) == (
@@ -54,7 +54,7 @@ def test_risk_alert_is_raised_once_acknowledged_and_raised_again_later(world: Wo
 
 def test_acknowledging_needs_a_note(world: World) -> None:
     alert = Alert.objects.get(client=world.own)
-    response = logged_in(world.counselor).post(reverse("dashboard:alert_ack", args=[alert.pk]))
+    response = logged_in(world.counselor).post(reverse("alerts:ack", args=[alert.pk]))
     assert response.status_code == 400
     alert.refresh_from_db()
     assert alert.status == "open"
@@ -93,18 +93,18 @@ def test_caseload_puts_risk_first_then_alerts_then_overdue(world: World) -> None
 def test_session_pages_create_and_update_sessions(world: World) -> None:
     http = logged_in(world.counselor)
     http.post(
-        reverse("dashboard:session_new", args=[world.own.pk]),
+        reverse("clinic:session_new", args=[world.own.pk]),
         {"date": "2026-03-02", "status": "scheduled"},
     )
     sessions = list(world.own.current_episode().sessions.all())  # type: ignore[union-attr]
     assert [s.number for s in sessions] == [1, 2]
-    http.post(reverse("dashboard:session_status", args=[sessions[1].pk]), {"status": "no_show"})
+    http.post(reverse("clinic:session_status", args=[sessions[1].pk]), {"status": "no_show"})
     sessions[1].refresh_from_db()
     assert sessions[1].status == "no_show"
-    bad = http.post(reverse("dashboard:session_status", args=[sessions[1].pk]), {"status": "x"})
+    bad = http.post(reverse("clinic:session_status", args=[sessions[1].pk]), {"status": "x"})
     assert bad.status_code == 400
     bad_date = http.post(
-        reverse("dashboard:session_new", args=[world.own.pk]), {"date": "soon", "status": "x"}
+        reverse("clinic:session_new", args=[world.own.pk]), {"date": "soon", "status": "x"}
     )
     assert bad_date.status_code == 400
     page = http.get(reverse("dashboard:sessions", args=[world.own.pk])).content.decode()
@@ -113,7 +113,7 @@ def test_session_pages_create_and_update_sessions(world: World) -> None:
 
 def test_counselor_creates_a_client_with_the_default_plan(world: World) -> None:
     http = logged_in(world.counselor)
-    response = http.post(reverse("dashboard:client_new"), {"display_name": "N.P."})
+    response = http.post(reverse("clinic:client_new"), {"display_name": "N.P."})
     client = Client.objects.get(pk=response.url.strip("/").split("/")[-1])
     plan = client.current_episode().plan.values_list("instrument", "timing")  # type: ignore[union-attr]
     assert list(plan) == [
@@ -178,21 +178,21 @@ def test_demo_command_builds_a_database_and_private_keys(tmp_path: Path) -> None
 def test_plan_edits_and_discharge_change_what_links_ask(world: World) -> None:
     http = logged_in(world.counselor)
     http.post(
-        reverse("dashboard:plan_add", args=[world.own.pk]),
+        reverse("clinic:plan_add", args=[world.own.pk]),
         {"instrument": "satisfaction_check", "timing": "discharge"},
     )
     bad = http.post(
-        reverse("dashboard:plan_add", args=[world.own.pk]), {"instrument": "srs", "timing": "x"}
+        reverse("clinic:plan_add", args=[world.own.pk]), {"instrument": "srs", "timing": "x"}
     )
     assert bad.status_code == 400  # licensed without text, unknown timing
     episode = world.own.current_episode()
     assert episode is not None
     gad7 = episode.plan.get(instrument="gad7")
-    http.post(reverse("dashboard:plan_remove", args=[gad7.pk]))
+    http.post(reverse("clinic:plan_remove", args=[gad7.pk]))
     session = episode.sessions.get()
     page = http.post(reverse("feedback:create_link", args=[session.pk])).content.decode()
     assert "It asks: PHQ-9, Alliance check." in page
-    http.post(reverse("dashboard:episode_close", args=[world.own.pk]))
+    http.post(reverse("clinic:episode_close", args=[world.own.pk]))
     episode.refresh_from_db()
     assert episode.closed_on is not None
     page = http.post(reverse("feedback:create_link", args=[session.pk])).content.decode()
@@ -211,7 +211,7 @@ def test_demo_and_serve_have_help() -> None:
 
 def test_a_second_acknowledgement_does_not_overwrite_the_first(world: World) -> None:
     alert = Alert.objects.get(client=world.own)
-    url = reverse("dashboard:alert_ack", args=[alert.pk])
+    url = reverse("alerts:ack", args=[alert.pk])
     logged_in(world.counselor).post(url, {"note": "Called the client"})
     logged_in(world.supervisor).post(url, {"note": "stale tab"})
     alert.refresh_from_db()

@@ -37,9 +37,7 @@ def _phq9(episode: Episode, sessions: int) -> None:
 
 
 def _open_new(world: World) -> Episode:
-    response = logged_in(world.counselor).post(
-        reverse("dashboard:episode_open", args=[world.own.pk])
-    )
+    response = logged_in(world.counselor).post(reverse("clinic:episode_open", args=[world.own.pk]))
     assert response.status_code == 302
     episode = world.own.current_episode()
     assert episode is not None
@@ -67,7 +65,7 @@ def test_a_discharged_client_can_start_a_new_episode(world: World) -> None:
 def test_no_second_episode_while_one_is_open(world: World) -> None:
     before = Episode.objects.filter(client=world.own).count()
     http = logged_in(world.counselor)
-    response = http.post(reverse("dashboard:episode_open", args=[world.own.pk]))
+    response = http.post(reverse("clinic:episode_open", args=[world.own.pk]))
     assert response.status_code == 409
     assert b"discharge it first" in response.content
     assert Episode.objects.filter(client=world.own).count() == before
@@ -187,7 +185,7 @@ def test_an_earlier_episodes_sessions_are_read_only_but_reachable(world: World) 
 
 
 def test_a_refused_new_episode_is_audited_as_refused(world: World) -> None:
-    logged_in(world.counselor).post(reverse("dashboard:episode_open", args=[world.own.pk]))
+    logged_in(world.counselor).post(reverse("clinic:episode_open", args=[world.own.pk]))
     assert AuditEvent.objects.filter(action="episode_open", outcome="refused").count() == 1
 
 

@@ -69,7 +69,7 @@ def staff_browsers(world: World, count: int) -> list[HttpClient]:
 
 def test_concurrent_new_sessions_all_succeed_with_distinct_numbers(world: World) -> None:
     browsers = staff_browsers(world, 8)
-    url = reverse("dashboard:session_new", args=[world.own.pk])
+    url = reverse("clinic:session_new", args=[world.own.pk])
 
     def new_session(i: int) -> int:
         response = browsers[i].post(url, {"date": "2026-12-01", "status": "scheduled"})

@@ -66,14 +66,14 @@ TARGETS = [
     Target(
         "new session",
         "post",
-        lambda c: reverse("dashboard:session_new", args=[c.pk]),
+        lambda c: reverse("clinic:session_new", args=[c.pk]),
         {"date": "2026-01-05", "status": "attended"},
         True,
     ),
     Target(
         "session status",
         "post",
-        lambda c: reverse("dashboard:session_status", args=[_session(c)]),
+        lambda c: reverse("clinic:session_status", args=[_session(c)]),
         {"status": "no_show"},
         True,
     ),
@@ -87,7 +87,7 @@ TARGETS = [
     Target(
         "plan add",
         "post",
-        lambda c: reverse("dashboard:plan_add", args=[c.pk]),
+        lambda c: reverse("clinic:plan_add", args=[c.pk]),
         {"instrument": "satisfaction_check", "timing": "discharge"},
         True,
     ),
@@ -95,19 +95,17 @@ TARGETS = [
         "plan remove",
         "post",
         lambda c: reverse(
-            "dashboard:plan_remove",
+            "clinic:plan_remove",
             args=[c.current_episode().plan.first().pk],  # type: ignore[union-attr]
         ),
         {},
         True,
     ),
-    Target(
-        "discharge", "post", lambda c: reverse("dashboard:episode_close", args=[c.pk]), {}, True
-    ),
+    Target("discharge", "post", lambda c: reverse("clinic:episode_close", args=[c.pk]), {}, True),
     Target(
         "new episode",
         "post",
-        lambda c: reverse("dashboard:episode_open", args=[c.pk]),
+        lambda c: reverse("clinic:episode_open", args=[c.pk]),
         {},
         True,
         _discharged,
@@ -131,7 +129,7 @@ TARGETS = [
     Target(
         "acknowledge alert",
         "post",
-        lambda c: reverse("dashboard:alert_ack", args=[_alert(c)]),
+        lambda c: reverse("alerts:ack", args=[_alert(c)]),
         {"note": "discussed"},
         True,
     ),
@@ -196,8 +194,8 @@ def test_anonymous_users_are_sent_to_login(db: object, url: str) -> None:
         ("counselor", "dashboard:audit", 403),
         ("supervisor", "dashboard:audit", 403),
         ("admin", "dashboard:audit", 200),
-        ("admin", "dashboard:client_new", 403),
-        ("counselor", "dashboard:client_new", 200),
+        ("admin", "clinic:client_new", 403),
+        ("counselor", "clinic:client_new", 200),
     ],
 )
 def test_role_pages(world: World, role: str, url: str, status: int) -> None:
@@ -223,9 +221,7 @@ def test_guessing_ids_reveals_nothing(world: World) -> None:
         response = http.get(f"/clients/{pk}/")
         assert response.status_code == 404
     assert http.post(reverse("feedback:create_link", args=[424242])).status_code == 404
-    assert http.post(reverse("dashboard:alert_ack", args=[424242]), {"note": "x"}).status_code == (
-        404
-    )
+    assert http.post(reverse("alerts:ack", args=[424242]), {"note": "x"}).status_code == (404)
 
 
 HUGE = 10**30

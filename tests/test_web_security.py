@@ -155,9 +155,9 @@ def test_audit_trail_is_append_only(world: World) -> None:
 def test_reads_and_writes_of_client_data_are_audited(world: World) -> None:
     http = logged_in(world.counselor)
     http.get(reverse("dashboard:client", args=[world.own.pk]))
-    http.post(reverse("dashboard:client_new"), {"display_name": "Eve New"})
+    http.post(reverse("clinic:client_new"), {"display_name": "Eve New"})
     http.post(
-        reverse("dashboard:session_new", args=[world.own.pk]),
+        reverse("clinic:session_new", args=[world.own.pk]),
         {"date": "2026-02-01", "status": "attended"},
     )
     actions = set(AuditEvent.objects.values_list("action", flat=True))
@@ -171,7 +171,7 @@ def test_no_phi_or_tokens_in_application_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     http = logged_in(world.counselor)
-    http.post(reverse("dashboard:client_new"), {"display_name": "Zelda Quintessa"})
+    http.post(reverse("clinic:client_new"), {"display_name": "Zelda Quintessa"})
     client = Client.objects.order_by("-pk").first()
     assert client is not None
     http.get(reverse("dashboard:client", args=[client.pk]))
@@ -196,16 +196,16 @@ def test_no_phi_or_tokens_in_application_logs(
 
 def test_oversized_and_overfull_posts_get_400_not_500(world: World) -> None:
     http = logged_in(world.counselor)
-    big = http.post(reverse("dashboard:client_new"), {"display_name": "x" * 200_000})
+    big = http.post(reverse("clinic:client_new"), {"display_name": "x" * 200_000})
     assert big.status_code == 400
     many = {f"f{i}": "1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 10)}
-    assert http.post(reverse("dashboard:client_new"), many).status_code == 400
+    assert http.post(reverse("clinic:client_new"), many).status_code == 400
     assert Client.objects.count() == 4
 
 
 def test_long_names_are_refused_by_the_form(world: World) -> None:
     http = logged_in(world.counselor)
-    response = http.post(reverse("dashboard:client_new"), {"display_name": "y" * 101})
+    response = http.post(reverse("clinic:client_new"), {"display_name": "y" * 101})
     assert response.status_code == 200 and b"at most 100" in response.content
     assert Client.objects.count() == 4
 

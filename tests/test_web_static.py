@@ -28,6 +28,18 @@ def test_templates_have_no_inline_code_or_external_assets(template: Path) -> Non
     assert "javascript:" not in text
 
 
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_templates_ask_the_user_for_role_properties(template: Path) -> None:
+    """``user.is_clinic_admin`` and friends, never ``user.role == 'admin'``: one place says
+    what a role means."""
+    assert not re.search(r"\buser\.role\b", template.read_text("utf-8"))
+
+
+def test_the_tablet_lock_session_key_is_spelled_once() -> None:
+    spelled = [p for p in WEB.glob("**/*.py") if "tablet_lock" in p.read_text("utf-8")]
+    assert [p.relative_to(WEB).as_posix() for p in spelled] == ["feedback/tablet.py"]
+
+
 def test_bad_field_keys_fail_at_startup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALLIANCE_FIELD_KEYS", "not-a-fernet-key")
     with pytest.raises(ImproperlyConfigured, match="Fernet keys"):

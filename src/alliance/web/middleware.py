@@ -7,6 +7,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from alliance.web.feedback.tablet import TABLET_KEY
+
 CSP = "; ".join(
     [
         "default-src 'self'",
@@ -48,6 +50,6 @@ class TabletLockMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "tablet_lock" in request.session and not request.path.startswith(TABLET_ALLOWED):
+        if TABLET_KEY in request.session and not request.path.startswith(TABLET_ALLOWED):
             return redirect("feedback:locked")
         return self.get_response(request)

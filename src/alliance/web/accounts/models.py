@@ -75,6 +75,10 @@ class User(AbstractUser):
         return self.role == Role.SUPERVISOR
 
     @property
+    def is_counselor(self) -> bool:
+        return self.role == Role.COUNSELOR
+
+    @property
     def is_platform_operator(self) -> bool:
         """Runs the platform through Django admin: an active superuser of no clinic. Clinic users
         never qualify, whatever their flags, so no clinic can reach another through admin."""

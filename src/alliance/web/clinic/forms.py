@@ -1,4 +1,4 @@
-"""Forms for the clinic's default measure plan (``ClinicInstrument``)."""
+"""Forms for clients, sessions, episode measure plans and the clinic's default plan."""
 
 from __future__ import annotations
 
@@ -6,18 +6,40 @@ from typing import Any
 
 from django import forms
 
-from alliance.web.clinic.models import Timing
+from alliance.web.clinic.models import SessionStatus, Timing
 from alliance.web.clinic.services import registry
 
 
-class ClinicInstrumentAddForm(forms.Form):
+class ClientForm(forms.Form):
+    display_name = forms.CharField(label="Display name or initials", max_length=100, strip=True)
+    external_id = forms.CharField(label="External id (optional)", max_length=100, required=False)
+
+
+class SessionForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    status = forms.ChoiceField(choices=SessionStatus.choices, initial=SessionStatus.SCHEDULED)
+
+
+class _InstrumentTimingForm(forms.Form):
+    """An instrument whose text ships with the app, and when in an episode it is asked."""
+
     instrument = forms.ChoiceField(choices=())
-    timing = forms.ChoiceField(label="When", choices=Timing.choices)
+    timing = forms.ChoiceField(choices=Timing.choices)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         ready = [(i.id, i.short_title) for i in registry().all() if i.has_text]
         self.fields["instrument"].choices = ready
+
+
+class PlanItemForm(_InstrumentTimingForm):
+    """Adds an instrument and timing to one episode's measure plan."""
+
+
+class ClinicInstrumentAddForm(_InstrumentTimingForm):
+    """Adds an instrument and timing to the clinic's default plan."""
+
+    timing = forms.ChoiceField(label="When", choices=Timing.choices)
 
 
 class ClinicInstrumentForm(forms.Form):

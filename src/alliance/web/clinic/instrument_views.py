@@ -5,12 +5,11 @@ New episodes copy the enabled instruments in this order; open episodes keep thei
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
+from alliance.web.accounts.http import AuthenticatedHttpRequest, staff_page, staff_post
 from alliance.web.accounts.staff import require_clinic_admin
 from alliance.web.audit.log import record
 from alliance.web.clinic.forms import ClinicInstrumentAddForm, ClinicInstrumentForm
@@ -26,10 +25,9 @@ from alliance.web.clinic.services import (
 ACTION = "instrument_plan_change"
 
 
-@login_required
-@never_cache
+@staff_page
 @require_http_methods(["GET", "POST"])
-def instruments(request: HttpRequest) -> HttpResponse:
+def instruments(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The plan, with a form to add an instrument at a timing."""
     action = ACTION if request.method == "POST" else "instrument_plan_view"
     require_clinic_admin(request, action, "clinicinstrument")
@@ -57,10 +55,8 @@ def instruments(request: HttpRequest) -> HttpResponse:
     return render(request, "clinic/instruments.html", context)
 
 
-@login_required
-@never_cache
-@require_POST
-def instrument_update(request: HttpRequest, pk: int) -> HttpResponse:
+@staff_post
+def instrument_update(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Switch one instrument of the plan on or off, or change its place in the order."""
     require_clinic_admin(request, ACTION, "clinicinstrument")
     item = ClinicInstrument.objects.filter(pk=pk, clinic_id=request.user.clinic_id).first()

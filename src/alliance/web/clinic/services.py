@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -13,7 +12,7 @@ from django.utils import timezone
 from alliance.core.instruments import Instrument
 from alliance.core.registry import Registry
 from alliance.core.scoring import Answer, normalise_answers, score
-from alliance.web.accounts.models import Clinic
+from alliance.web.accounts.models import Clinic, User
 from alliance.web.alerts.services import reference_changed
 from alliance.web.clinic.models import (
     Administration,
@@ -50,7 +49,7 @@ def ensure_clinic_instruments(clinic: Clinic) -> None:
 @transaction.atomic
 def create_client(
     clinic: Clinic,
-    counselor: Any,
+    counselor: User,
     display_name: str,
     external_id: str = "",
     opened_on: datetime.date | None = None,

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from alliance.core import charts
 from alliance.core.instruments import Instrument
+from alliance.web.accounts.models import User
 from alliance.web.alerts.models import SEVERITY_RANK, Alert, AlertStatus, Severity
 from alliance.web.clinic.models import (
     Administration,
@@ -162,7 +163,7 @@ def alerts_for_page(client: Client) -> list[Alert]:
 
 @dataclass
 class CounselorRow:
-    counselor: Any
+    counselor: User
     caseload: int
     due: int
     completed: int

@@ -20,7 +20,7 @@ from django.utils import timezone
 from alliance.core.errors import InvalidAnswersError
 from alliance.core.instruments import Instrument
 from alliance.core.scoring import Answer, normalise_answers
-from alliance.web.accounts.models import Throttle
+from alliance.web.accounts.models import Throttle, User
 from alliance.web.alerts.services import refresh_alerts
 from alliance.web.clinic.models import AdministrationStatus, Session
 from alliance.web.clinic.services import (
@@ -41,7 +41,7 @@ class LinkGoneError(Exception):
     """The link was used or expired while the client was answering."""
 
 
-def create_link(session: Session, user: Any, channel: str = "link") -> tuple[FeedbackLink, str]:
+def create_link(session: Session, user: User, channel: str = "link") -> tuple[FeedbackLink, str]:
     """A new link for ``session``; returns the row and the raw token (shown once, never stored)."""
     instruments = instruments_for_session(session)
     if not instruments:

@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 import segno
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
+from alliance.web.accounts.http import AuthenticatedHttpRequest, staff_post
 from alliance.web.audit.log import record
-from alliance.web.clinic.access import get_client_for
+from alliance.web.clinic.access import get_for
 from alliance.web.clinic.models import Session
 from alliance.web.feedback.services import NothingToAskError, create_link, link_instruments
-from alliance.web.feedback.views import TABLET_KEY
+from alliance.web.feedback.tablet import TABLET_KEY
 
 
-def _session_for(request: HttpRequest, pk: int, action: str) -> Session:
-    session = Session.objects.select_related("episode__client").filter(pk=pk).first()
-    if session is None:
-        record(request, action, object_type="session", object_id=pk, outcome="denied")
-        raise Http404("No such session")
-    get_client_for(request.user, session.episode.client_id, request, write=True, action=action)
-    return session
-
-
-@login_required
-@never_cache
-@require_POST
-def create_link_view(request: HttpRequest, pk: int) -> HttpResponse:
+@staff_post
+def create_link_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Show the new link once: its URL and a QR code. Only the hash is kept."""
-    session = _session_for(request, pk, "link_create")
+    session = get_for(request, Session, pk, write=True, action="link_create")
     try:
         link, token = create_link(session, request.user)
     except NothingToAskError as exc:
@@ -44,12 +31,10 @@ def create_link_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "feedback/link_created.html", context | {"qr": qr, "titles": titles})
 
 
-@login_required
-@never_cache
-@require_POST
-def tablet_view(request: HttpRequest, pk: int) -> HttpResponse:
+@staff_post
+def tablet_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Lock this browser to the client's questions; the locked screen needs the password."""
-    session = _session_for(request, pk, "tablet_start")
+    session = get_for(request, Session, pk, write=True, action="tablet_start")
     try:
         link, token = create_link(session, request.user, channel="tablet")
     except NothingToAskError as exc:

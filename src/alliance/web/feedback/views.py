@@ -21,8 +21,7 @@ from alliance.web.audit.log import client_ip, record
 from alliance.web.feedback import drafts, services
 from alliance.web.feedback.drafts import Draft
 from alliance.web.feedback.models import FeedbackLink
-
-TABLET_KEY = "tablet_lock"
+from alliance.web.feedback.tablet import TABLET_KEY
 
 _PROBLEMS = {
     "forged": (404, "This link is not valid", "Please check the link, or ask your counselor."),

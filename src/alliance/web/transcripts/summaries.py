@@ -12,6 +12,7 @@ from typing import Any
 
 from alliance.core import charts
 from alliance.core.transcripts import metrics as skill_metrics
+from alliance.web.accounts.models import User
 from alliance.web.transcripts.models import Transcript, TranscriptStatus
 
 # Metric key, label, 'good' threshold (MITI), axis maximum, shown as percent.
@@ -72,7 +73,7 @@ class CounselorSkills:
     averages: dict[str, float | None]
 
 
-def counselor_skills(counselor: Any) -> CounselorSkills:
+def counselor_skills(counselor: User) -> CounselorSkills:
     """Average skill metrics over a counselor's analysed sessions (for supervision, not ranking)."""
     own = Transcript.objects.filter(session__episode__client__counselor=counselor)
     rows = list(newest_per_session(own).values())

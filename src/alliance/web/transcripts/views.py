@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,10 +11,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from alliance.core.transcripts import report as transcript_report
+from alliance.web.accounts.http import AuthenticatedHttpRequest
 from alliance.web.audit.log import record
+from alliance.web.clinic.access import get_for
 from alliance.web.clinic.models import AdministrationStatus, Session
 from alliance.web.clinic.services import registry
-from alliance.web.transcripts.access import get_session_for, get_transcript_for
+from alliance.web.transcripts.access import get_transcript_for
+from alliance.web.transcripts.forms import UploadForm
 from alliance.web.transcripts.services import (
     MAX_UPLOAD_BYTES,
     UploadError,
@@ -39,24 +41,12 @@ CODE_FILTERS = {
 }
 
 
-class UploadForm(forms.Form):
-    session = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    file = forms.FileField(label="Transcript file (WebVTT, SRT, text, JSON or CSV)")
-    counselor = forms.CharField(
-        label="Counselor's name in the transcript (optional; inferred when empty)",
-        max_length=100,
-        required=False,
-        strip=True,
-    )
-
-
 @login_required
 @never_cache
 @require_POST
-def upload(request: HttpRequest) -> HttpResponse:
-    session = get_session_for(
-        request.user, request.POST.get("session"), request, write=True, action="transcript_upload"
-    )
+def upload(request: AuthenticatedHttpRequest) -> HttpResponse:
+    pk = request.POST.get("session")
+    session = get_for(request, Session, pk, write=True, action="transcript_upload")
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _upload_error(request, session, "choose a transcript file to upload")
@@ -96,7 +86,7 @@ def _upload_error(request: HttpRequest, session: Session, message: str) -> HttpR
 
 @login_required
 @never_cache
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     transcript = get_transcript_for(request.user, pk, request)
     report = report_of(transcript)
     code = request.GET.get("code", "")
@@ -145,7 +135,7 @@ def _alliance_scores(session: Session) -> list[dict[str, Any]]:
 @login_required
 @never_cache
 @require_POST
-def delete(request: HttpRequest, pk: int) -> HttpResponse:
+def delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     transcript = get_transcript_for(
         request.user, pk, request, write=True, action="transcript_delete"
     )

@@ -67,12 +67,13 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
 
     server, dbname = base.rsplit("/", 1)
     name = f"{dbname}_serve_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as conn:
+    admin = f"{server}/postgres"  # DATABASE_URL's own database need not exist (pytest-django)
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         yield env | {"DATABASE_URL": f"{server}/{name}"}
     finally:
-        with psycopg.connect(base, autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -213,6 +214,16 @@ def test_server_answers_while_many_connections_sit_idle_or_slow(proxied: int) ->
         with urllib.request.urlopen(f"http://127.0.0.1:{proxied}/healthz", timeout=20) as r:
             assert (r.status, r.read()) == (200, b"ok")
         assert _request(proxied, "GET", "/accounts/login/").status == 200
+
+
+def test_server_closes_connections_idle_past_the_channel_timeout(
+    start_server: Callable[..., int],
+) -> None:
+    """A slow-loris connection (half a request, then silence) is closed, freeing its slot."""
+    port = start_server(ALLIANCE_CHANNEL_TIMEOUT="1")
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        assert sock.recv(1) == b""  # closed by the server, well before this 60 s wait ends
 
 
 def test_bad_server_setting_is_one_clear_line_and_status_2(server_env: dict[str, str]) -> None:

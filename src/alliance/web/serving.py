@@ -82,7 +82,7 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise ImproperlyConfigured(
             f"{name} must be a whole number from {low} to {high}, not {raw!r}"
         )

@@ -103,10 +103,13 @@ def _proxy_notes(config: ServerConfig) -> None:
     """Warn about the HTTPS set-up that would loop: TLS ends at a proxy nobody trusts."""
     from django.conf import settings
 
-    if settings.SECURE_SSL_REDIRECT and config.trusted_proxy is None:
+    scheme_from_proxy = (
+        config.trusted_proxy is not None and "x-forwarded-proto" in config.trusted_proxy_headers
+    )
+    if settings.SECURE_SSL_REDIRECT and not scheme_from_proxy:
         typer.echo(
-            "note: ALLIANCE_HTTPS is on but ALLIANCE_TRUSTED_PROXY is unset, so no request "
-            "counts as HTTPS and each is redirected; set it to your TLS proxy's address",
+            "note: ALLIANCE_HTTPS is on but no trusted proxy reports the scheme "
+            "(ALLIANCE_TRUSTED_PROXY, x-forwarded-proto), so every request is redirected",
             err=True,
         )
 

@@ -12,14 +12,16 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from alliance.cli._common import fail
 
+if TYPE_CHECKING:
+    from alliance.web.serving import ServerConfig
+
 DEFAULT_DEMO_DB = Path("var") / "alliance-demo.sqlite3"
-MAX_REQUEST_BODY = 8 * 1024 * 1024
 
 HostOption = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option("--port", help="Port to listen on.")]
@@ -55,30 +57,25 @@ def _check_keys() -> None:
         fail(str(exc))
 
 
-def _serve(host: str, port: int, threads: int = 8, worker: bool = True) -> None:
+def _serve(host: str, port: int, worker: bool = True, config: ServerConfig | None = None) -> None:
     """Serve the WSGI app with waitress (static files through whitenoise).
 
     With ``worker`` a background-job worker runs beside it as a child process, so a single
     command gives a working clinic; larger sites run ``alliance worker`` separately instead.
+    Capacity and trusted-proxy settings come from ``alliance.web.serving``.
     """
     import waitress
 
+    config = config or _server_config()
     from alliance.web.wsgi import application
 
+    kwargs = config.waitress_kwargs()
+    kwargs["connection_limit"] = _fit_open_files(config)
     child = _start_worker() if worker else None
     # Stop cleanly on SIGTERM too, so the worker child is never left behind.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        waitress.serve(
-            application,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="alliance",
-            # Refuse oversized bodies before they are read (the largest legitimate post is a
-            # 5 MB transcript upload), so a huge upload never reaches Django or the disk.
-            max_request_body_size=MAX_REQUEST_BODY,
-        )
+        waitress.serve(application, host=host, port=port, ident="alliance", **kwargs)
     finally:
         if child is not None:
             child.terminate()
@@ -87,6 +84,46 @@ def _serve(host: str, port: int, threads: int = 8, worker: bool = True) -> None:
             except subprocess.TimeoutExpired:  # mid-analysis: the task marks itself failed
                 child.kill()
                 child.wait()
+
+
+def _server_config() -> ServerConfig:
+    """The ``ALLIANCE_*`` server settings; a bad value is one error line and exit status 2."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from alliance.web.serving import from_environ
+
+    try:
+        return from_environ(os.environ)
+    except ImproperlyConfigured as exc:
+        fail(str(exc))
+
+
+def _fit_open_files(config: ServerConfig) -> int:
+    from alliance.web.serving import ensure_open_files
+
+    limit = ensure_open_files(config)
+    if limit < config.connection_limit:
+        typer.echo(
+            f"note: the open-file limit (ulimit -n) allows only {limit} connections, "
+            f"not {config.connection_limit}; raise it to serve more",
+            err=True,
+        )
+    return limit
+
+
+def _proxy_notes(config: ServerConfig) -> None:
+    """Warn about the HTTPS set-up that would loop: TLS ends at a proxy nobody trusts."""
+    from django.conf import settings
+
+    scheme_from_proxy = (
+        config.trusted_proxy is not None and "x-forwarded-proto" in config.trusted_proxy_headers
+    )
+    if settings.SECURE_SSL_REDIRECT and not scheme_from_proxy:
+        typer.echo(
+            "note: ALLIANCE_HTTPS is on but no trusted proxy reports the scheme "
+            "(ALLIANCE_TRUSTED_PROXY, x-forwarded-proto), so every request is redirected",
+            err=True,
+        )
 
 
 def _start_worker() -> subprocess.Popen[bytes]:
@@ -150,15 +187,17 @@ def serve_command(
     host: HostOption = "127.0.0.1", port: PortOption = 8000, no_worker: NoWorkerOption = False
 ) -> None:
     """Run the web app: apply migrations, then serve with waitress (not runserver)."""
+    config = _server_config()
     _django()
     _migrate()
     _check_keys()
+    _proxy_notes(config)
     if host not in ("127.0.0.1", "localhost") and not os.environ.get("ALLOWED_HOSTS"):
         typer.echo(
             "note: set ALLOWED_HOSTS to the names clients use to reach this server", err=True
         )
     typer.echo(f"alliance serving on http://{host}:{port}/", err=True)
-    _serve(host, port, worker=not no_worker)
+    _serve(host, port, worker=not no_worker, config=config)
 
 
 def worker_command(

@@ -132,7 +132,12 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and _flag("ALLIANCE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+# Behind a TLS proxy the scheme (and client address) come from waitress, which obeys forwarding
+# headers only from ALLIANCE_TRUSTED_PROXY and drops them from anyone else (alliance.web.serving);
+# Django never reads X-Forwarded-Proto itself, so no peer can claim HTTPS by sending it.
+SECURE_PROXY_SSL_HEADER = None
+# Load-balancer and container health probes reach the app directly over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"  # "no-referrer" makes Chrome send Origin: null, failing CSRF
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
@@ -60,14 +62,17 @@ def field_keys(data_dir: Path) -> list[str]:
     return keys
 
 
-def private_sqlite_file(name: str) -> None:
-    """Create the SQLite database file 0600 before SQLite would (0644): it holds health data.
-
-    An existing file is left as its owner set it; SQLite gives its journals the file's mode.
-    """
+def private_new_sqlite_file(connection: Any, **_: Any) -> None:
+    """Make a SQLite database file that SQLite has just created (0644, still empty) 0600: it
+    will hold health data. Files with content keep the mode their owner set; SQLite gives its
+    journals the database file's mode. Runs on connect, so merely loading the settings never
+    creates a file (``alliance audit verify`` on a wrong path must not leave one behind)."""
+    if connection.vendor != "sqlite":
+        return
+    name = str(connection.settings_dict["NAME"])
     if not name or name == ":memory:" or name.startswith("file:"):
         return
-    try:
-        os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except OSError:  # exists already, or no such folder: SQLite reports that itself
-        return
+    path = Path(name)
+    with suppress(OSError):  # gone again, or not ours to change: SQLite reports what matters
+        if path.stat().st_size == 0:
+            path.chmod(0o600)

@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from alliance.web.keys import field_keys, private_sqlite_file, secret_key, web_data_dir
+from alliance.web.keys import field_keys, secret_key, web_data_dir
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = web_data_dir()
@@ -102,7 +102,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Take the write lock when a transaction starts, so concurrent submits wait instead of
     # failing with "database is locked" when a read lock cannot be upgraded.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
-    private_sqlite_file(str(DATABASES["default"]["NAME"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

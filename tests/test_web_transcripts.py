@@ -17,7 +17,12 @@ from alliance.web.accounts.models import TranscriptDeletion
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.services import record_administration, registry
 from alliance.web.transcripts.models import Transcript
-from alliance.web.transcripts.services import MAX_UPLOAD_BYTES, delete_transcript, run_analysis
+from alliance.web.transcripts.jobs import claim
+from alliance.web.transcripts.services import (
+    MAX_UPLOAD_BYTES,
+    analyse_claimed,
+    delete_transcript,
+)
 from alliance.web.transcripts.summaries import counselor_skills
 
 from .web_fixtures import ALLIANCE_ANSWERS, World, logged_in
@@ -249,9 +254,11 @@ def test_text_deleted_while_the_analysis_ran_never_comes_back(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
     upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
-    in_flight = Transcript.objects.get()  # the worker's copy, text already in memory
+    owner = claim(Transcript.objects.get().pk)  # a worker took the job ...
+    assert owner is not None
+    in_flight = Transcript.objects.get()  # ... and holds the text in memory
     delete_transcript(Transcript.objects.get())
-    run_analysis(in_flight)
+    analyse_claimed(in_flight, owner)
     stored = Transcript.objects.get()
     assert (stored.text, stored.report, stored.timeline) == ("", "", "")
     assert stored.metrics["utterances"] > 0 and stored.status == "done"

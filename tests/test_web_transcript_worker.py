@@ -47,10 +47,41 @@ for _ in range(int(sys.argv[2])):  # extra queue entries for the same transcript
     jobs.enqueue(transcript.pk)
 print(json.dumps(transcript.pk))
 """
-WORDS = (
-    "so how have you been feeling about the drinking since we last met it sounds like "
-    "a lot has changed at work and at home what would make this week better for you"
-).split()
+WORDS = [
+    "so",
+    "how",
+    "have",
+    "you",
+    "been",
+    "feeling",
+    "about",
+    "the",
+    "drinking",
+    "since",
+    "we",
+    "last",
+    "met",
+    "it",
+    "sounds",
+    "like",
+    "a",
+    "lot",
+    "has",
+    "changed",
+    "at",
+    "work",
+    "and",
+    "at",
+    "home",
+    "what",
+    "would",
+    "make",
+    "this",
+    "week",
+    "better",
+    "for",
+    "you",
+]
 
 
 def long_session(turns: int) -> bytes:
@@ -91,7 +122,9 @@ class Site:
     def __init__(self, home: Path, url: str) -> None:
         self.home = home
         self.url = url
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "DJANGO_"))}
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "DJANGO_"))
+        }
         self.env |= {
             "DATABASE_URL": url,
             "ALLIANCE_WEB_DIR": str(home),
@@ -192,7 +225,7 @@ def test_a_job_left_running_by_a_killed_worker_is_requeued_and_finished(site: Si
 
 
 def test_stopping_the_server_mid_job_hands_the_job_back(site: Site) -> None:
-    pk = site.store()
+    pk = site.store(turns=6000)  # outlasts the grace the server gives its worker child
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -214,6 +247,10 @@ def test_a_second_worker_never_takes_a_job_whose_lease_is_live(site: Site) -> No
     site.start("worker")  # recovers stale jobs at start, then takes the duplicate entry
     site.wait_for(pk, "done")
     assert site.transcript(pk) == ("done", 1)  # claimed once: never stolen, never run twice
-    until(lambda: len(site.queue()) == 2 and all(s == "SUCCESSFUL" for s, _ in site.queue()),
-          60, "both queue entries finished", site)
+    until(
+        lambda: len(site.queue()) == 2 and all(s == "SUCCESSFUL" for s, _ in site.queue()),
+        60,
+        "both queue entries finished",
+        site,
+    )
     assert sorted(v for _, v in site.queue()) == ["done", "skipped"]

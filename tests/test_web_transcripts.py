@@ -20,8 +20,8 @@ from django_tasks_db.models import DBTaskResult
 from alliance.web.accounts.models import TranscriptDeletion
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.services import record_administration, registry
-from alliance.web.transcripts.models import Transcript
 from alliance.web.transcripts.jobs import claim, recover_stale
+from alliance.web.transcripts.models import Transcript
 from alliance.web.transcripts.services import (
     MAX_UPLOAD_BYTES,
     analyse_claimed,
@@ -421,7 +421,9 @@ def test_a_very_long_file_name_gets_a_clear_error(
 def test_a_long_file_name_is_shortened_and_keeps_its_extension(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
-    data, kind = _multipart(_session_pk(world), "s" * 250 + ".vtt", (FIXTURES / "zoom.vtt").read_bytes())
+    data, kind = _multipart(
+        _session_pk(world), "s" * 250 + ".vtt", (FIXTURES / "zoom.vtt").read_bytes()
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = logged_in(world.counselor).post(
             reverse("transcripts:upload"), data=data, content_type=kind

@@ -29,9 +29,7 @@ def summarise(data: bytes) -> dict[str, Any]:
     except (RecursionError, ValueError, MemoryError):  # e.g. absurdly nested JSON
         return {"error": "the file's structure could not be read"}
     if len(found) != 1:
-        return {
-            "error": f"the file holds {len(found)} transcripts; upload one session at a time"
-        }
+        return {"error": f"the file holds {len(found)} transcripts; upload one session at a time"}
     t = found[0]
     return {
         "format": t.source_format,

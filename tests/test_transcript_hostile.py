@@ -144,3 +144,9 @@ def test_a_100000_cue_file_is_refused_at_the_turn_limit() -> None:
         found["error"]
         == "the transcript has more than 10,000 speaker turns; split it into sessions"
     )
+
+
+def test_a_csv_header_with_a_bare_carriage_return_is_a_clean_error() -> None:
+    # Found by the fuzzer in test_transcript_readers.py: the header raised csv.Error.
+    with pytest.raises(readers.TranscriptError, match="malformed CSV"):
+        readers.read_transcripts("\r0", format="csv")

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-LEASE_SECONDS = 3
+LEASE_SECONDS = 5  # short, so the tests see a dead worker's lease expire; live ones renew it
 SETUP = """
 import json, sys
 from pathlib import Path

@@ -119,7 +119,7 @@ def decode_bytes(data: bytes) -> tuple[str, list[str]]:
 
 def check_is_text(text: str) -> None:
     """Refuse binary data that happens to decode (no NUL bytes): text holds no control codes."""
-    controls = len(_CONTROL.findall(text))
+    controls = len(text) - len(_CONTROL.sub("", text))  # a count without a list of matches
     if controls >= 4 and controls > MAX_CONTROL_SHARE * len(text):
         raise TranscriptError(
             "the file looks binary, not a text transcript "
@@ -306,7 +306,11 @@ def _num(value: object) -> float | None:
 def read_csv(text: str, name: str = "transcript") -> list[Transcript]:
     """AnnoMI-style CSV: many transcripts, roles from ``interlocutor``; ids kept as given."""
     rows = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ANNOMI_COLUMNS if c not in (rows.fieldnames or [])]
+    try:
+        header = rows.fieldnames or []
+    except csv.Error as exc:  # e.g. a bare carriage return in the header line
+        raise TranscriptError(f"malformed CSV: {exc}") from None
+    missing = [c for c in ANNOMI_COLUMNS if c not in header]
     if missing:
         raise TranscriptError(f"CSV lacks column(s): {', '.join(missing)}")
     groups: dict[str, list[Utterance]] = {}

@@ -431,3 +431,21 @@ def test_a_long_file_name_is_shortened_and_keeps_its_extension(
     assert response.status_code == 302
     name = str(Transcript.objects.get().filename)
     assert len(name) == 200 and name.endswith("….vtt")
+
+
+def test_an_upload_that_reads_too_slowly_is_stopped_at_the_time_limit(
+    world: World,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reader runs in a child process that is killed at the limit; here the child is made
+    slow by a ``sitecustomize`` on its PYTHONPATH, as a pathological file would make it."""
+    (tmp_path / "sitecustomize.py").write_text("import time\ntime.sleep(60)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    settings.ALLIANCE_UPLOAD_PARSE_SECONDS = 1
+    response = upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    assert response.status_code == 400
+    assert "took longer than the limit of 1 s" in response.content.decode()
+    assert not Transcript.objects.exists()

@@ -79,8 +79,8 @@ def _read_in_child(data: bytes) -> dict[str, Any]:
         )
     except subprocess.TimeoutExpired:  # subprocess.run has killed the child
         raise UploadError(
-            f"reading the file took longer than {limit} seconds; it does not look like a "
-            "transcript this app can read"
+            f"reading the file took longer than the limit of {limit} s; it does not look "
+            "like a transcript this app can read"
         ) from None
     try:
         result: dict[str, Any] = json.loads(done.stdout)

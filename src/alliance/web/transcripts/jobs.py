@@ -98,13 +98,17 @@ def hand_back(transcript_id: int, owner: str) -> None:
 
 @contextmanager
 def held(transcript_id: int, owner: str) -> Iterator[None]:
-    """Renew the lease while the block runs; a stop signal raises :class:`WorkerStopping`."""
+    """Renew the lease while the block runs; a stop asked for (or asked now) raises
+    :class:`WorkerStopping` inside it."""
     beat = _Heartbeat(transcript_id, owner)
     beat.start()
     try:
-        with _stop_signals_raise():
-            yield
+        _STOP.abortable = True
+        if _STOP.requested:  # the signal came between the claim and here
+            raise WorkerStopping("stop requested")
+        yield
     finally:
+        _STOP.abortable = False
         beat.stop.set()
         beat.join()
 
@@ -130,19 +134,33 @@ class _Heartbeat(threading.Thread):
             connection.close()
 
 
+class _Stop:
+    """Whether this worker was asked to stop during the current job, and may be interrupted."""
+
+    requested = False
+    abortable = False
+
+
+_STOP = _Stop()
+
+
 @contextmanager
-def _stop_signals_raise() -> Iterator[None]:
-    """While a job runs, SIGTERM/SIGINT stop it now (the worker's own handler runs first)."""
+def stopping_on_signals() -> Iterator[None]:
+    """Wrap a whole job: SIGTERM/SIGINT let the worker's own handler run (stop after this job),
+    then interrupt the analysis if one runs (see :func:`held`), so the job is handed back."""
+    _STOP.requested = False
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        _STOP.requested = True
         handler = previous.get(signal.Signals(signum))
         if callable(handler):
             handler(signum, frame)  # django-tasks' worker: finish after this job
-        raise WorkerStopping(signal.strsignal(signum) or "stop")
+        if _STOP.abortable:
+            raise WorkerStopping(signal.strsignal(signum) or "stop")
 
     for sig in STOP_SIGNALS:
         signal.signal(sig, stop)

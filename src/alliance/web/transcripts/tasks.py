@@ -14,7 +14,8 @@ def analyse_transcript(context: TaskContext, transcript_id: int) -> str:
     so a duplicate queue entry (or a second worker) never analyses it twice."""
     from alliance.web.transcripts.services import analyse_claimed
 
-    owner = jobs.claim(transcript_id, task_id=str(context.task_result.id))
-    if owner is None:
-        return "skipped"
-    return analyse_claimed(Transcript.objects.get(pk=transcript_id), owner).status
+    with jobs.stopping_on_signals():
+        owner = jobs.claim(transcript_id, task_id=str(context.task_result.id))
+        if owner is None:
+            return "skipped"
+        return analyse_claimed(Transcript.objects.get(pk=transcript_id), owner).status

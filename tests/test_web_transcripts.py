@@ -3,8 +3,11 @@ the report, permissions, audit, encryption at rest and the clinic's deletion pol
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -449,3 +452,31 @@ def test_an_upload_that_reads_too_slowly_is_stopped_at_the_time_limit(
     assert response.status_code == 400
     assert "took longer than the limit of 1 s" in response.content.decode()
     assert not Transcript.objects.exists()
+
+
+def test_a_worker_whose_lease_was_taken_over_stops_analysing_and_writes_nothing(
+    world: World, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.ALLIANCE_JOB_LEASE_SECONDS = 1  # heartbeats every 0.25 s
+    upload(world, "long.txt", django_capture_on_commit_callbacks, data=SPEAKERS * 1_500)
+    pk = Transcript.objects.get().pk
+
+    def take_over() -> None:  # as a second worker does once it presumes the first dead
+        try:
+            for _ in range(6_000):
+                with contextlib.suppress(OperationalError):
+                    rows = Transcript.objects.filter(pk=pk, status="running")
+                    if rows.update(lease_owner="another-worker"):
+                        return
+                time.sleep(0.01)
+        finally:
+            connection.close()
+
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    run_worker()
+    thief.join()
+    transcript = Transcript.objects.get()
+    assert (transcript.status, transcript.lease_owner) == ("running", "another-worker")
+    assert str(transcript.report) == "" and transcript.metrics == {}
+    assert DBTaskResult.objects.get().return_value == "taken over"

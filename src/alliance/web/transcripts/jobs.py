@@ -34,12 +34,18 @@ TASK_PATH = "alliance.web.transcripts.tasks.analyse_transcript"
 #: A queued transcript older than this is shown as stalled (is a worker running?).
 QUEUE_PATIENCE = timedelta(minutes=15)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: Sent by the heartbeat thread to its own process when the lease was taken over.
+LEASE_LOST_SIGNAL = signal.SIGUSR1
 QUEUE_RUNNING = "RUNNING"
 QUEUE_READY = "READY"
 
 
 class WorkerStopping(BaseException):
     """The worker process was asked to stop while it analysed; the job goes back to the queue."""
+
+
+class LeaseLost(BaseException):
+    """Another worker took this job over (this one was presumed dead): stop analysing it."""
 
 
 def lease() -> timedelta:
@@ -104,6 +110,7 @@ def held(transcript_id: int, owner: str) -> Iterator[None]:
     beat.start()
     try:
         _STOP.abortable = True
+        _STOP.lost = False
         if _STOP.requested:  # the signal came between the claim and here
             raise WorkerStopping("stop requested")
         yield
@@ -127,7 +134,8 @@ class _Heartbeat(threading.Thread):
             while not self.stop.wait(self.every):
                 try:
                     if not self.rows.update(heartbeat_at=timezone.now()):
-                        return  # the lease was taken over: the result will not be written
+                        _lease_lost()  # taken over: its writes are fenced; stop computing too
+                        return
                 except DatabaseError:
                     continue  # e.g. a locked SQLite file; the lease allows several misses
         finally:
@@ -139,16 +147,31 @@ class _Stop:
 
     requested = False
     abortable = False
+    lost = False
+    interruptible = False  # the main thread handles LEASE_LOST_SIGNAL (inside a worker job)
 
 
 _STOP = _Stop()
+
+
+def _lease_lost() -> None:
+    """Interrupt the main thread's analysis, where a worker job runs it (signals only reach
+    the main thread); elsewhere the fenced writes alone keep the result out."""
+    _STOP.lost = True
+    if _STOP.interruptible and _STOP.abortable:
+        signal.pthread_kill(threading.main_thread().ident or 0, LEASE_LOST_SIGNAL)
+
+
+def _on_lease_lost(signum: int, frame: FrameType | None) -> None:
+    if _STOP.abortable and _STOP.lost:
+        raise LeaseLost("the lease was taken over")
 
 
 @contextmanager
 def stopping_on_signals() -> Iterator[None]:
     """Wrap a whole job: SIGTERM/SIGINT let the worker's own handler run (stop after this job),
     then interrupt the analysis if one runs (see :func:`held`), so the job is handed back."""
-    _STOP.requested = False
+    _STOP.requested = _STOP.lost = False
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -164,9 +187,14 @@ def stopping_on_signals() -> Iterator[None]:
 
     for sig in STOP_SIGNALS:
         signal.signal(sig, stop)
+    # Left installed afterwards: a late signal must find a handler that ignores it, not the
+    # default action (which would end the process).
+    signal.signal(LEASE_LOST_SIGNAL, _on_lease_lost)
+    _STOP.interruptible = True
     try:
         yield
     finally:
+        _STOP.interruptible = False
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -176,6 +176,8 @@ def analyse_claimed(transcript: Transcript, owner: str) -> Transcript:
     except (jobs.WorkerStopping, KeyboardInterrupt, SystemExit):
         jobs.hand_back(transcript.pk, owner)  # the next worker picks it up again
         raise
+    except jobs.LeaseLost:  # another worker runs it now; leave the row to that one
+        raise
     except BaseException:  # never leave the row "running"
         _failed(rows, "the analysis failed; retry it, or upload the transcript again")
         raise RuntimeError("transcript analysis failed") from None

@@ -18,4 +18,7 @@ def analyse_transcript(context: TaskContext, transcript_id: int) -> str:
         owner = jobs.claim(transcript_id, task_id=str(context.task_result.id))
         if owner is None:
             return "skipped"
-        return analyse_claimed(Transcript.objects.get(pk=transcript_id), owner).status
+        try:
+            return analyse_claimed(Transcript.objects.get(pk=transcript_id), owner).status
+        except jobs.LeaseLost:  # presumed dead and requeued: the other worker finishes it
+            return "taken over"

@@ -11,6 +11,8 @@ retry button). A worker asked to stop mid-job hands the job back to the queue at
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import secrets
 import signal
@@ -30,6 +32,7 @@ from django_tasks_db.models import DBTaskResult
 
 from alliance.web.transcripts.models import Transcript, TranscriptStatus
 
+logger = logging.getLogger(__name__)
 TASK_PATH = "alliance.web.transcripts.tasks.analyse_transcript"
 #: A queued transcript older than this is shown as stalled (is a worker running?).
 QUEUE_PATIENCE = timedelta(minutes=15)
@@ -281,7 +284,8 @@ def _uuid(value: str) -> uuid.UUID | None:
 
 def supervise_worker() -> None:
     """Call once as a worker process starts: recover stale jobs now, then every half lease."""
-    recover_stale()
+    with contextlib.suppress(DatabaseError):  # e.g. a locked SQLite file: the reaper retries
+        recover_stale()
     thread = threading.Thread(target=_reaper, daemon=True, name="alliance-job-reaper")
     thread.start()
 
@@ -291,7 +295,7 @@ def _reaper() -> None:
     while not stop.wait(settings.ALLIANCE_JOB_LEASE_SECONDS / 2):
         try:
             recover_stale()
-        except DatabaseError:
-            pass  # try again next round
+        except Exception as exc:  # keep watching; the next round may succeed
+            logger.warning("stale-job check failed (%s); retrying", type(exc).__name__)
         finally:
             connection.close()

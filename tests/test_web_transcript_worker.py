@@ -254,3 +254,20 @@ def test_a_second_worker_never_takes_a_job_whose_lease_is_live(site: Site) -> No
         site,
     )
     assert sorted(v for _, v in site.queue()) == ["done", "skipped"]
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "1.5"])
+def test_a_bad_lease_setting_stops_start_up_with_a_clear_message(
+    value: str, tmp_path: Path
+) -> None:
+    site = Site(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    env = site.env | {"ALLIANCE_JOB_LEASE_SECONDS": value}
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "ALLIANCE_JOB_LEASE_SECONDS must be a whole number of at least 1" in done.stderr

@@ -3,26 +3,40 @@ the report, permissions, audit, encryption at rest and the clinic's deletion pol
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
+import threading
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from alliance.web.accounts.models import TranscriptDeletion
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.services import record_administration, registry
+from alliance.web.transcripts.jobs import claim, recover_stale
 from alliance.web.transcripts.models import Transcript
-from alliance.web.transcripts.services import MAX_UPLOAD_BYTES, delete_transcript, run_analysis
+from alliance.web.transcripts.services import (
+    MAX_UPLOAD_BYTES,
+    analyse_claimed,
+    delete_transcript,
+)
 from alliance.web.transcripts.summaries import counselor_skills
 
 from .web_fixtures import ALLIANCE_ANSWERS, World, logged_in
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
+CUE = b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n"
+SPEAKERS = b"Dana: How are you?\nSam: Fine, thanks.\n"
 
 # The worker commits and checks its connections as in production, so these tests run with real
 # transactions rather than inside one rolled-back test transaction.
@@ -112,6 +126,10 @@ def test_report_sits_beside_the_clients_alliance_rating(
         ("binary.bin", None, "the file looks binary"),
         ("unknown.txt", None, "unknown format"),
         ("big.vtt", b"WEBVTT\n\n" + b"x" * (MAX_UPLOAD_BYTES + 1), "the limit is"),
+        # Random bytes without NUL used to be read as hundreds of "utterances".
+        ("random.bin", random.Random(3).randbytes(100_000).replace(b"\0", b"\1"), "looks binary"),
+        ("lt.vtt", CUE + b"<" * 160_000, "line 4 is 160,000 characters long; the limit is 20,000"),
+        ("many.txt", SPEAKERS * 5_001, "more than 10,000 speaker turns; split it into sessions"),
     ],
 )
 def test_bad_uploads_get_a_clear_error_and_leave_the_session_untouched(
@@ -249,9 +267,11 @@ def test_text_deleted_while_the_analysis_ran_never_comes_back(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
     upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
-    in_flight = Transcript.objects.get()  # the worker's copy, text already in memory
+    owner = claim(Transcript.objects.get().pk)  # a worker took the job ...
+    assert owner is not None
+    in_flight = Transcript.objects.get()  # ... and holds the text in memory
     delete_transcript(Transcript.objects.get())
-    run_analysis(in_flight)
+    analyse_claimed(in_flight, owner)
     stored = Transcript.objects.get()
     assert (stored.text, stored.report, stored.timeline) == ("", "", "")
     assert stored.metrics["utterances"] > 0 and stored.status == "done"
@@ -265,3 +285,198 @@ def test_re_uploading_a_session_counts_it_once_for_supervision(
     run_worker()
     assert Transcript.objects.filter(status="done").count() == 2
     assert counselor_skills(world.counselor).sessions == 1
+
+
+def _stale(transcript: Transcript, **fields: Any) -> None:
+    """As a dead worker leaves it: RUNNING, last heartbeat long before the lease ran out."""
+    fields.setdefault("status", "running")
+    long_ago = timezone.now() - timedelta(hours=1)
+    Transcript.objects.filter(pk=transcript.pk).update(heartbeat_at=long_ago, **fields)
+
+
+def test_an_analysis_whose_worker_died_stops_refreshing_and_offers_a_retry(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    transcript = Transcript.objects.get()
+    _stale(transcript, attempts=1, lease_owner="dead-worker")
+    http = logged_in(world.counselor)
+    url = reverse("transcripts:detail", args=[transcript.pk])
+    page = http.get(url).content.decode()
+    assert 'http-equiv="refresh"' not in page
+    assert "The analysis stopped" in page and "Retry analysis" in page
+    retry_url = reverse("transcripts:retry", args=[transcript.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert http.post(retry_url).url == url
+    transcript.refresh_from_db()
+    assert (transcript.status, transcript.attempts) == ("queued", 0)
+    assert AuditEvent.objects.filter(
+        action="transcript_retry", object_id=str(transcript.pk), outcome="ok"
+    ).exists()
+    run_worker()
+    transcript.refresh_from_db()
+    assert (transcript.status, transcript.attempts) == ("done", 1)
+
+
+def test_retry_is_a_post_for_those_who_may_change_the_client(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    transcript = Transcript.objects.get()
+    _stale(transcript, status="failed")
+    retry_url = reverse("transcripts:retry", args=[transcript.pk])
+    assert logged_in(world.counselor).get(retry_url).status_code == 405
+    assert logged_in(world.south_counselor).post(retry_url).status_code == 404
+    assert logged_in(world.admin).post(retry_url).status_code == 403  # admins only read
+    page = logged_in(world.admin).get(reverse("transcripts:detail", args=[transcript.pk]))
+    assert "Retry analysis" not in page.content.decode()
+    assert AuditEvent.objects.filter(action="transcript_retry", outcome="denied").count() == 2
+    assert Transcript.objects.get().status == "failed"
+    csrf = logged_in(world.counselor, enforce_csrf_checks=True)
+    assert csrf.post(retry_url).status_code == 403
+    assert Transcript.objects.get().status == "failed"
+
+
+def test_a_worker_requeues_a_stale_job_until_the_attempt_limit_then_fails_it(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    transcript = Transcript.objects.get()
+    DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - timedelta(hours=1))
+    _stale(transcript, attempts=1, lease_owner="dead-worker")
+    assert recover_stale() == 1
+    transcript.refresh_from_db()
+    assert (transcript.status, transcript.lease_owner) == ("queued", "")
+    # The dead worker's queue entry is closed; a fresh one waits.
+    assert sorted(DBTaskResult.objects.values_list("status", flat=True)) == ["FAILED", "READY"]
+    _stale(transcript, attempts=3, lease_owner="dead-again")
+    assert recover_stale() == 1
+    transcript.refresh_from_db()
+    assert transcript.status == "failed" and "stopped 3 times" in transcript.error
+    page = logged_in(world.counselor).get(reverse("transcripts:detail", args=[transcript.pk]))
+    assert 'http-equiv="refresh"' not in page.content.decode()
+    assert "Retry analysis" in page.content.decode()
+
+
+def test_a_live_lease_is_never_taken_over(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    owner = claim(Transcript.objects.get().pk)
+    assert owner is not None and claim(Transcript.objects.get().pk) is None
+    assert recover_stale() == 0
+    assert Transcript.objects.get().lease_owner == owner
+
+
+def test_a_queued_transcript_whose_queue_entry_was_lost_is_queued_again(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    DBTaskResult.objects.all().delete()
+    transcript = Transcript.objects.get()
+    assert recover_stale() == 0  # just queued: its entry may still be on the way
+    _stale(transcript, status="queued")
+    assert recover_stale() == 1
+    run_worker()
+    assert Transcript.objects.get().status == "done"
+
+
+def test_a_long_report_pages_its_utterance_table(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload(world, "long.txt", django_capture_on_commit_callbacks, data=SPEAKERS * 230)
+    run_worker()
+    transcript = Transcript.objects.get()
+    assert transcript.metrics["utterances"] == 460
+    http = logged_in(world.counselor)
+    url = reverse("transcripts:detail", args=[transcript.pk])
+    first = http.get(url).content.decode()
+    assert first.count('<tr class="role-') == 200 and "Utterances 1–200 of 460" in first
+    assert 'href="?page=2" rel="next"' in first
+    last = http.get(f"{url}?page=3").content.decode()
+    assert last.count('<tr class="role-') == 60 and 'rel="prev"' in last
+
+
+def _multipart(session: int, filename: str, body: bytes) -> tuple[bytes, str]:
+    boundary = "alliance-test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="session"\r\n\r\n{session}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: text/vtt\r\n\r\n"
+    )
+    data = head.encode() + body + f"\r\n--{boundary}--\r\n".encode()
+    return data, f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize("name", ["a" * 1_000 + ".vtt", "会" * 400 + ".vtt"])
+def test_a_very_long_file_name_gets_a_clear_error(
+    world: World, name: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    data, kind = _multipart(_session_pk(world), name, (FIXTURES / "zoom.vtt").read_bytes())
+    response = logged_in(world.counselor).post(
+        reverse("transcripts:upload"), data=data, content_type=kind
+    )
+    assert response.status_code == 400
+    assert "name is too long to upload" in response.content.decode()
+    assert not Transcript.objects.exists()
+
+
+def test_a_long_file_name_is_shortened_and_keeps_its_extension(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    data, kind = _multipart(
+        _session_pk(world), "s" * 250 + ".vtt", (FIXTURES / "zoom.vtt").read_bytes()
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in(world.counselor).post(
+            reverse("transcripts:upload"), data=data, content_type=kind
+        )
+    assert response.status_code == 302
+    name = str(Transcript.objects.get().filename)
+    assert len(name) == 200 and name.endswith("….vtt")
+
+
+def test_an_upload_that_reads_too_slowly_is_stopped_at_the_time_limit(
+    world: World,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reader runs in a child process that is killed at the limit; here the child is made
+    slow by a ``sitecustomize`` on its PYTHONPATH, as a pathological file would make it."""
+    (tmp_path / "sitecustomize.py").write_text("import time\ntime.sleep(60)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    settings.ALLIANCE_UPLOAD_PARSE_SECONDS = 1
+    response = upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    assert response.status_code == 400
+    assert "took longer than the limit of 1 s" in response.content.decode()
+    assert not Transcript.objects.exists()
+
+
+def test_a_worker_whose_lease_was_taken_over_stops_analysing_and_writes_nothing(
+    world: World, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.ALLIANCE_JOB_LEASE_SECONDS = 1  # heartbeats every 0.25 s
+    upload(world, "long.txt", django_capture_on_commit_callbacks, data=SPEAKERS * 1_500)
+    pk = Transcript.objects.get().pk
+
+    def take_over() -> None:  # as a second worker does once it presumes the first dead
+        try:
+            for _ in range(6_000):
+                with contextlib.suppress(OperationalError):
+                    rows = Transcript.objects.filter(pk=pk, status="running")
+                    if rows.update(lease_owner="another-worker"):
+                        return
+                time.sleep(0.01)
+        finally:
+            connection.close()
+
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    run_worker()
+    thief.join()
+    transcript = Transcript.objects.get()
+    assert (transcript.status, transcript.lease_owner) == ("running", "another-worker")
+    assert str(transcript.report) == "" and transcript.metrics == {}
+    assert DBTaskResult.objects.get().return_value == "taken over"

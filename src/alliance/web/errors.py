@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 
@@ -14,7 +15,20 @@ def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpRe
 
 
 def bad_request(request: HttpRequest, exception: Any = None) -> HttpResponse:
+    if isinstance(exception, MultiPartParserError):  # an upload Django could not take apart
+        return _page(request, 400, "Upload not read", _upload_problem(str(exception)))
     return _page(request, 400, "Bad request", "The request could not be understood.")
+
+
+def _upload_problem(reason: str) -> str:
+    """Django refuses a form part whose headers pass 1,024 bytes: in practice a long file name."""
+    if "header size" in reason:
+        return (
+            "The file's name is too long to upload (the limit is about 900 characters, fewer "
+            "for accented or non-Latin letters). Rename the file to a shorter name and upload "
+            "it again; nothing was stored."
+        )
+    return "The upload arrived incomplete or malformed. Upload the file again; nothing was stored."
 
 
 def forbidden(request: HttpRequest, exception: Any = None) -> HttpResponse:

@@ -206,3 +206,18 @@ ALLIANCE_NTT_METHOD = os.environ.get("ALLIANCE_NTT_METHOD", "etr")
 if ALLIANCE_NTT_METHOD not in ("etr", "nn"):
     raise ImproperlyConfigured("ALLIANCE_NTT_METHOD must be etr or nn")
 ALLIANCE_NO_CHANGE_SESSION = int(os.environ.get("ALLIANCE_NO_CHANGE_SESSION", "6"))
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
+# Background jobs (docs/operations.md): a running analysis holds a lease it renews; a worker
+# requeues one whose lease expired, up to the attempts limit, then marks it failed.
+ALLIANCE_JOB_LEASE_SECONDS = _positive_int("ALLIANCE_JOB_LEASE_SECONDS", 60)
+ALLIANCE_JOB_MAX_ATTEMPTS = _positive_int("ALLIANCE_JOB_MAX_ATTEMPTS", 3)
+# An upload is read in a child process that is killed after this many seconds.
+ALLIANCE_UPLOAD_PARSE_SECONDS = _positive_int("ALLIANCE_UPLOAD_PARSE_SECONDS", 20)

@@ -4,6 +4,10 @@ Why: counselors bring the transcript their telehealth platform already produced,
 those formats as they are, detect which one from the content, and turn every one into the
 same :class:`Transcript`. Bad input raises :class:`TranscriptError` with a one-line message;
 recoverable damage (a malformed cue) becomes a warning on the transcript instead.
+
+Uploads come from outside, so every pattern here runs in linear time (possessive quantifiers
+and character classes that cannot overlap), turns are merged without re-copying text, and
+the limits below refuse what no real session looks like before it costs memory or time.
 """
 
 from __future__ import annotations
@@ -25,17 +29,30 @@ from alliance.core.transcripts.model import (
 
 FORMATS = ("vtt", "srt", "text", "json", "csv")
 MAX_BYTES = 20 * 1024 * 1024
+#: Longest line of a line-based file (and longest JSON utterance text): about 20 minutes of
+#: uninterrupted speech on one line; longer lines are not transcripts.
+MAX_LINE_CHARS = 20_000
+#: Most speaker turns in one transcript: a fast 3-hour conversation has about 5,000.
+MAX_UTTERANCES = 10_000
+#: Share of control characters (or undecodable bytes) above which a file is binary, not text.
+MAX_CONTROL_SHARE = 0.01
 ANNOMI_COLUMNS = ("transcript_id", "utterance_id", "interlocutor", "utterance_text")
 
+# Linear by construction: no two adjacent quantified parts can match the same characters, or
+# the first is possessive (``*+``, ``++``), so a failed match never retries earlier splits; tags
+# and voices stop at the next ``<`` so a run of ``<`` is scanned once, not once per ``<``.
 _TIMING = re.compile(
-    r"^\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})"
+    r"^\s*+((?:\d{1,3}:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*+-->\s*+"
+    r"((?:\d{1,3}:)?\d{1,2}:\d{2}[.,]\d{1,3})"
 )
-_VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>(.*?)(?:</v>|$)", re.S)
-_TAG = re.compile(r"<[^>]*>")
+_VOICE = re.compile(r"<v(?:\.[\w.-]++)?\s++([^<>]++)>")
+_TAG = re.compile(r"<[^<>]*+>")
 #: ``Name: text``, optionally after a ``[00:01]`` time stamp.
 _SPEAKER = re.compile(
-    r"^\s*(?:\[?\(?\d{1,2}:\d{2}(?::\d{2})?\)?\]?\s*)?([^\s:][^:]{0,40}?):\s*(.*)$"
+    r"^\s*+(?:\[?\(?\d{1,2}:\d{2}(?::\d{2})?\)?\]?\s*+)?([^\s:][^:]{0,40}?):\s*+(.*)$"
 )
+#: Control characters no text transcript holds, and the marks of undecodable bytes.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
 
 
 def read_transcript(source: Path | str, format: str | None = None) -> Transcript:
@@ -57,6 +74,8 @@ def read_transcripts(source: Path | str, format: str | None = None) -> list[Tran
     fmt = format or detect_format(text)
     if fmt not in READERS:
         raise TranscriptError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt != "json":
+        check_line_lengths(text)
     found = READERS[fmt](text, name)
     for t in found:
         t.source_format = fmt
@@ -90,10 +109,32 @@ def decode_bytes(data: bytes) -> tuple[str, list[str]]:
     if b"\x00" in data[:8192]:
         raise TranscriptError("the file looks binary, not a text transcript")
     try:
-        return data.decode("utf-8-sig"), []
+        text, warnings = data.decode("utf-8-sig"), []
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-        return text, ["the file is not UTF-8; read it as Windows-1252 (check accented letters)"]
+        warnings = ["the file is not UTF-8; read it as Windows-1252 (check accented letters)"]
+    check_is_text(text)
+    return text, warnings
+
+
+def check_is_text(text: str) -> None:
+    """Refuse binary data that happens to decode (no NUL bytes): text holds no control codes."""
+    controls = len(text) - len(_CONTROL.sub("", text))  # a count without a list of matches
+    if controls >= 4 and controls > MAX_CONTROL_SHARE * len(text):
+        raise TranscriptError(
+            "the file looks binary, not a text transcript "
+            f"({controls:,} control characters or undecodable bytes)"
+        )
+
+
+def check_line_lengths(text: str) -> None:
+    """Refuse a line longer than :data:`MAX_LINE_CHARS` (no transcript line is that long)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise TranscriptError(
+                f"line {number:,} is {len(line):,} characters long; the limit is "
+                f"{MAX_LINE_CHARS:,} characters per line (is this a transcript?)"
+            )
 
 
 def detect_format(text: str) -> str:
@@ -138,8 +179,8 @@ def _cue_blocks(text: str) -> list[list[str]]:
 
 def _speaker_and_text(payload: str) -> tuple[str | None, str]:
     voice = _VOICE.search(payload)
-    if voice:
-        return voice.group(1).strip(), _clean(_VOICE.sub(r"\2", payload))
+    if voice and voice.group(1).strip():
+        return voice.group(1).strip(), _clean(payload)
     clean = _clean(payload)
     m = _SPEAKER.match(clean)
     if m and len(m.group(1).split()) <= 4:
@@ -153,7 +194,7 @@ def _clean(text: str) -> str:
 
 def _read_cues(text: str, name: str, kind: str) -> list[Transcript]:
     """Shared cue reader for WebVTT and SRT."""
-    utts: list[Utterance] = []
+    turns = _Turns()
     warnings: list[str] = []
     bad = 0
     for block in _cue_blocks(text):
@@ -167,12 +208,11 @@ def _read_cues(text: str, name: str, kind: str) -> list[Transcript]:
         speaker, said = _speaker_and_text(" ".join(block[timing_at + 1 :]))
         if not said:
             continue
-        if speaker is None:
-            speaker = utts[-1].speaker if utts else "Unknown"
-        utts.append(Utterance(str(len(utts)), speaker, said, _seconds(m[1]), _seconds(m[2])))
+        speaker = speaker if speaker is not None else turns.last_speaker
+        turns.add(Utterance("", speaker, said, _seconds(m[1]), _seconds(m[2])))
     if bad:
         warnings.append(f"skipped {bad} malformed {kind.upper()} cue(s) without a valid timing")
-    return [Transcript(name, merge_turns(utts), warnings=warnings)]
+    return [Transcript(name, turns.done(), warnings=warnings)]
 
 
 def read_vtt(text: str, name: str = "transcript") -> list[Transcript]:
@@ -189,20 +229,18 @@ def read_srt(text: str, name: str = "transcript") -> list[Transcript]:
 
 def read_text(text: str, name: str = "transcript") -> list[Transcript]:
     """``Speaker: text`` lines; lines without a prefix continue the previous turn."""
-    utts: list[Utterance] = []
+    turns = _Turns()
     orphan = 0
     for line in text.splitlines():
         if not line.strip():
             continue
         m = _SPEAKER.match(line)
         if m and len(m.group(1).split()) <= 4 and not m.group(1).strip().startswith("http"):
-            utts.append(Utterance(str(len(utts)), m.group(1).strip(), m.group(2).strip()))
-        elif utts:
-            utts[-1].text = f"{utts[-1].text} {line.strip()}".strip()
-        else:
+            turns.add(Utterance("", m.group(1).strip(), m.group(2).strip()))
+        elif not turns.extend(line.strip()):
             orphan += 1
     warnings = [f"ignored {orphan} line(s) before the first 'Speaker:' line"] if orphan else []
-    return [Transcript(name, merge_turns([u for u in utts if u.text]), warnings=warnings)]
+    return [Transcript(name, turns.done(), warnings=warnings)]
 
 
 def read_json(text: str, name: str = "transcript") -> list[Transcript]:
@@ -233,6 +271,11 @@ def _json_transcript(data: dict[str, Any], name: str) -> Transcript:
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             skipped += 1
             continue
+        if len(item["text"]) > MAX_LINE_CHARS:
+            raise TranscriptError(
+                f"utterance {len(utts) + skipped + 1:,} is {len(item['text']):,} characters "
+                f"long; the limit is {MAX_LINE_CHARS:,} (is this a transcript?)"
+            )
         role = ROLE_WORDS.get(str(item.get("role", "")).lower())
         given = given or role is not None
         utts.append(
@@ -263,7 +306,11 @@ def _num(value: object) -> float | None:
 def read_csv(text: str, name: str = "transcript") -> list[Transcript]:
     """AnnoMI-style CSV: many transcripts, roles from ``interlocutor``; ids kept as given."""
     rows = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ANNOMI_COLUMNS if c not in (rows.fieldnames or [])]
+    try:
+        header = rows.fieldnames or []
+    except csv.Error as exc:  # e.g. a bare carriage return in the header line
+        raise TranscriptError(f"malformed CSV: {exc}") from None
+    missing = [c for c in ANNOMI_COLUMNS if c not in header]
     if missing:
         raise TranscriptError(f"CSV lacks column(s): {', '.join(missing)}")
     groups: dict[str, list[Utterance]] = {}
@@ -286,22 +333,73 @@ def read_csv(text: str, name: str = "transcript") -> list[Transcript]:
 
 def merge_turns(utts: list[Utterance]) -> list[Utterance]:
     """Merge consecutive cues of one speaker into one turn, renumbering ids."""
-    merged: list[Utterance] = []
+    turns = _Turns()
     for u in utts:
-        if merged and merged[-1].speaker == u.speaker and merged[-1].role == u.role:
-            last = merged[-1]
-            last.text = f"{last.text} {u.text}".strip()
+        turns.add(u)
+    return turns.done()
+
+
+class _Turns:
+    """Merges cues into turns as they are read, in linear time and bounded memory.
+
+    Why: joining strings cue by cue copies the growing turn each time (quadratic on a long
+    monologue), and holding every cue before merging costs memory a hostile file controls.
+    """
+
+    def __init__(self) -> None:
+        self.turns: list[Utterance] = []
+        self.parts: list[str] = []  # the text pieces of the last turn, joined at the end
+
+    @property
+    def last_speaker(self) -> str:
+        return self.turns[-1].speaker if self.turns else "Unknown"
+
+    def add(self, u: Utterance) -> None:
+        if self.turns and not any(self.parts):  # a turn with no words: as if never read
+            self.turns.pop()
+            self.parts = [self.turns[-1].text] if self.turns else []
+        last = self.turns[-1] if self.turns else None
+        if last is not None and last.speaker == u.speaker and last.role == u.role:
+            self.extend(u.text)
             last.end = u.end if u.end is not None else last.end
-        else:
-            merged.append(u)
-    for i, u in enumerate(merged):
-        u.utterance_id = str(i)
-    return merged
+            return
+        self._close()
+        if len(self.turns) >= MAX_UTTERANCES:
+            raise TranscriptError(
+                f"the transcript has more than {MAX_UTTERANCES:,} speaker turns; "
+                "split it into sessions"
+            )
+        self.turns.append(u)
+        self.parts = [u.text]
+
+    def extend(self, text: str) -> bool:
+        """Append text to the last turn; False when there is none yet."""
+        if not self.turns:
+            return False
+        if text:
+            self.parts.append(text)
+        return True
+
+    def _close(self) -> None:
+        if self.turns:
+            self.turns[-1].text = " ".join(p for p in self.parts if p).strip()
+
+    def done(self) -> list[Utterance]:
+        self._close()
+        kept = [u for u in self.turns if u.text]
+        for i, u in enumerate(kept):
+            u.utterance_id = str(i)
+        return kept
 
 
 def _check_usable(t: Transcript) -> None:
     if not t.utterances:
         raise TranscriptError(f"transcript {t.transcript_id!r} has no utterances")
+    if len(t.utterances) > MAX_UTTERANCES:
+        raise TranscriptError(
+            f"transcript {t.transcript_id!r} has {len(t.utterances):,} speaker turns; "
+            f"the limit is {MAX_UTTERANCES:,} (split it into sessions)"
+        )
     if len(t.speakers) < 2:
         t.warnings.append(
             f"only one speaker ({t.speakers[0]!r}): every utterance is taken as the counselor's"

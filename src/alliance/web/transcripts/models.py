@@ -42,6 +42,12 @@ class Transcript(models.Model):
     error = models.TextField(blank=True, default="")  # our own messages; never file content
     finished_at = models.DateTimeField(null=True, blank=True)
     text_deleted_at = models.DateTimeField(null=True, blank=True)
+    # The background job's lease (see docs/operations.md): while running, the worker refreshes
+    # heartbeat_at; while queued it is the time it was queued. A stale one is requeued.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=80, blank=True, default="")
+    task_id = models.CharField(max_length=40, blank=True, default="")  # its queue entry
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]
@@ -60,3 +66,20 @@ class Transcript(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in (TranscriptStatus.QUEUED, TranscriptStatus.RUNNING)
+
+    @property
+    def is_stalled(self) -> bool:
+        """Pending, but no worker has shown life for longer than it should (see jobs.py)."""
+        from alliance.web.transcripts.jobs import is_stalled
+
+        return is_stalled(self)
+
+    @property
+    def auto_refresh(self) -> bool:
+        """The page refreshes only while the analysis is progressing, never forever."""
+        return self.is_pending and not self.is_stalled
+
+    @property
+    def can_retry(self) -> bool:
+        stopped = self.status == TranscriptStatus.FAILED or self.is_stalled
+        return stopped and self.has_text

@@ -1,95 +1,194 @@
 """Store an uploaded transcript, analyse it with the core, and delete it per clinic policy.
 
 Uploads are read and checked before anything is stored, so a malformed file leaves the
-session untouched; the (slow) model analysis then runs in a background task.
+session untouched; the reading happens in a child process with a time limit (a hostile file
+never blocks the server), and the (slow) model analysis then runs in a background task whose
+lease is managed by :mod:`alliance.web.transcripts.jobs`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from alliance.core.transcripts import report as transcript_report
 from alliance.core.transcripts.analysis import analyze_transcript
-from alliance.core.transcripts.model import Transcript as CoreTranscript
 from alliance.core.transcripts.model import TranscriptError
 from alliance.core.transcripts.readers import decode_bytes, read_transcripts
 from alliance.web.accounts.models import TranscriptDeletion
 from alliance.web.clinic.models import Session
+from alliance.web.transcripts import jobs
 from alliance.web.transcripts.models import Transcript, TranscriptStatus
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+#: Stored file names are cut to this length (keeping the extension); the name is only a label.
+MAX_FILENAME_CHARS = 200
 
 
 class UploadError(ValueError):
     """The uploaded file cannot be used; the message says why, in one line."""
 
 
-def parse_upload(data: bytes, filename: str) -> tuple[str, CoreTranscript]:
-    """Decode and read an upload into exactly one transcript, or raise UploadError."""
+@dataclass
+class ParsedUpload:
+    """What the reader found in an upload: enough to store it and check the counselor's name."""
+
+    text: str
+    source_format: str
+    speakers: list[str] = field(default_factory=list)
+
+
+def parse_upload(data: bytes, filename: str) -> ParsedUpload:
+    """Decode and read an upload into exactly one transcript, or raise UploadError.
+
+    The reading runs in a child process killed after ``ALLIANCE_UPLOAD_PARSE_SECONDS``.
+    """
     if not data:
         raise UploadError("the file is empty")
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
+    found = _read_in_child(data)
+    if "error" in found:
+        raise UploadError(str(found["error"]))
     try:
-        text, _warnings = decode_bytes(data)
-        found = read_transcripts(text)
+        text, _warnings = decode_bytes(data)  # linear and already known to succeed
     except TranscriptError as exc:
         raise UploadError(str(exc)) from exc
-    except (RecursionError, ValueError) as exc:  # e.g. absurdly nested JSON
-        raise UploadError("the file's structure could not be read") from exc
-    if len(found) != 1:
-        raise UploadError(f"the file holds {len(found)} transcripts; upload one session at a time")
-    return text, found[0]
+    return ParsedUpload(text, str(found["format"]), [str(s) for s in found["speakers"]])
+
+
+def _read_in_child(data: bytes) -> dict[str, Any]:
+    limit = settings.ALLIANCE_UPLOAD_PARSE_SECONDS
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH", "LANG", "TMPDIR")}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "alliance.core.transcripts.checkfile"],
+            input=data,
+            capture_output=True,
+            timeout=limit,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:  # subprocess.run has killed the child
+        raise UploadError(
+            f"reading the file took longer than the limit of {limit} s; it does not look "
+            "like a transcript this app can read"
+        ) from None
+    try:
+        result: dict[str, Any] = json.loads(done.stdout)
+    except ValueError:
+        raise UploadError(
+            "the file could not be read (the reader stopped: the file may be malformed or "
+            "need more memory than allowed)"
+        ) from None
+    return result
 
 
 def store_upload(
     session: Session, user: Any, data: bytes, filename: str, counselor: str = ""
 ) -> Transcript:
     """Validate, then store a queued transcript and enqueue its analysis after commit."""
-    text, parsed = parse_upload(data, filename)
+    parsed = parse_upload(data, filename)
     if counselor:
-        speakers = {u.speaker.casefold(): u.speaker for u in parsed.utterances}
+        speakers = {s.casefold(): s for s in parsed.speakers}
         if counselor.casefold() not in speakers:
             raise UploadError(f"no speaker called {counselor!r} in this transcript")
         counselor = speakers[counselor.casefold()]
-    from alliance.web.transcripts.tasks import analyse_transcript
-
     with transaction.atomic():
         transcript = Transcript.objects.create(
             session=session,
             uploaded_by=user,
-            filename=filename[:200],
+            filename=short_filename(filename),
             source_format=parsed.source_format,
             counselor_speaker=counselor,
-            text=text,
+            text=parsed.text,
+            heartbeat_at=timezone.now(),
         )
-        transaction.on_commit(lambda: analyse_transcript.enqueue(transcript.pk))
+        transaction.on_commit(lambda: jobs.enqueue(transcript.pk))
     return transcript
 
 
-def run_analysis(transcript: Transcript) -> Transcript:
-    """Analyse a stored transcript with the core models and keep the report (the task's body).
+def short_filename(filename: str) -> str:
+    """The name as a label of at most :data:`MAX_FILENAME_CHARS`, keeping its extension."""
+    name = " ".join(filename.split())
+    if len(name) <= MAX_FILENAME_CHARS:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 10:
+        return name[: MAX_FILENAME_CHARS - 1] + "…"
+    return f"{stem[: MAX_FILENAME_CHARS - len(ext) - 2]}….{ext}"
 
-    Error messages stored or raised here are our own: core messages can name speakers, and the
-    task queue keeps tracebacks in plain text.
+
+def retry_analysis(transcript: Transcript) -> bool:
+    """Queue a failed or stalled analysis again with fresh attempts; False if not allowed."""
+    if not transcript.can_retry:
+        return False
+    stuck = Transcript.objects.filter(
+        pk=transcript.pk, status=transcript.status, text_deleted_at__isnull=True
+    )
+    if transcript.status == TranscriptStatus.RUNNING:  # only one whose lease expired
+        stuck = stuck.filter(heartbeat_at=transcript.heartbeat_at)
+    again = stuck.update(
+        status=TranscriptStatus.QUEUED,
+        attempts=0,
+        error="",
+        lease_owner="",
+        finished_at=None,
+        heartbeat_at=timezone.now(),
+    )
+    if again:
+        transaction.on_commit(lambda: jobs.enqueue(transcript.pk))
+    return bool(again)
+
+
+def run_analysis(transcript: Transcript) -> Transcript:
+    """Claim and analyse a queued transcript now, in this process (the demo; tests)."""
+    owner = jobs.claim(transcript.pk)
+    if owner is None:  # taken by a worker, finished or deleted
+        transcript.refresh_from_db()
+        return transcript
+    return analyse_claimed(transcript, owner)
+
+
+def analyse_claimed(transcript: Transcript, owner: str) -> Transcript:
+    """Analyse a transcript whose lease ``owner`` holds and keep the report (the task's body).
+
+    Every write is fenced by the lease, so a worker that lost it never overwrites the work of
+    the one that took over. Error messages stored or raised here are our own: core messages
+    can name speakers, and the task queue keeps tracebacks in plain text.
     """
-    rows = Transcript.objects.filter(pk=transcript.pk)
-    rows.update(status=TranscriptStatus.RUNNING)
+    rows = Transcript.objects.filter(pk=transcript.pk, lease_owner=owner)
     try:
-        parsed = read_transcripts(str(transcript.text), transcript.source_format or None)[0]
-        analysis = analyze_transcript(parsed, counselor=str(transcript.counselor_speaker) or None)
+        with jobs.held(transcript.pk, owner):
+            parsed = read_transcripts(str(transcript.text), transcript.source_format or None)[0]
+            counselor = str(transcript.counselor_speaker) or None
+            analysis = analyze_transcript(parsed, counselor=counselor)
     except (TranscriptError, RecursionError, ValueError):
         _failed(rows, "the transcript could not be read for analysis")
-    except BaseException:  # includes a worker stopped mid-task: never leave the row "running"
-        _failed(rows, "the analysis was interrupted or failed; upload the transcript again")
+    except (jobs.WorkerStopping, KeyboardInterrupt, SystemExit):
+        jobs.hand_back(transcript.pk, owner)  # the next worker picks it up again
+        raise
+    except jobs.LeaseLost:  # another worker runs it now; leave the row to that one
+        raise
+    except BaseException:  # never leave the row "running"
+        _failed(rows, "the analysis failed; retry it, or upload the transcript again")
         raise RuntimeError("transcript analysis failed") from None
     else:
         report = analysis.to_dict()
-        done = {"status": TranscriptStatus.DONE, "error": "", "finished_at": timezone.now()}
+        done = {
+            "status": TranscriptStatus.DONE,
+            "error": "",
+            "finished_at": timezone.now(),
+            "lease_owner": "",
+        }
         kept = rows.filter(text_deleted_at__isnull=True).update(
             report=json.dumps(report, ensure_ascii=False),
             timeline=transcript_report.timeline_svg(analysis),
@@ -103,7 +202,9 @@ def run_analysis(transcript: Transcript) -> Transcript:
 
 
 def _failed(rows: Any, message: str) -> None:
-    rows.update(status=TranscriptStatus.FAILED, error=message, finished_at=timezone.now())
+    rows.update(
+        status=TranscriptStatus.FAILED, error=message, finished_at=timezone.now(), lease_owner=""
+    )
 
 
 def numeric_metrics(report: dict[str, Any]) -> dict[str, Any]:

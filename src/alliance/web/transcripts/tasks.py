@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from django_tasks import task
+from django_tasks import TaskContext, task
 
-from alliance.web.transcripts.models import Transcript, TranscriptStatus
+from alliance.web.transcripts import jobs
+from alliance.web.transcripts.models import Transcript
 
 
-@task()
-def analyse_transcript(transcript_id: int) -> str:
-    """Run the core analysis for one stored transcript; safe to run twice."""
-    from alliance.web.transcripts.services import run_analysis
+@task(takes_context=True)
+def analyse_transcript(context: TaskContext, transcript_id: int) -> str:
+    """Claim and analyse one stored transcript; a job already taken or finished is skipped,
+    so a duplicate queue entry (or a second worker) never analyses it twice."""
+    from alliance.web.transcripts.services import analyse_claimed
 
-    transcript = Transcript.objects.filter(pk=transcript_id).first()
-    if transcript is None or transcript.status == TranscriptStatus.DONE or not transcript.has_text:
-        return "skipped"
-    return run_analysis(transcript).status
+    with jobs.stopping_on_signals():
+        owner = jobs.claim(transcript_id, task_id=str(context.task_result.id))
+        if owner is None:
+            return "skipped"
+        try:
+            return analyse_claimed(Transcript.objects.get(pk=transcript_id), owner).status
+        except jobs.LeaseLost:  # presumed dead and requeued: the other worker finishes it
+            return "taken over"

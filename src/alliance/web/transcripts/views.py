@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_POST
 from alliance.core.transcripts import report as transcript_report
 from alliance.web.accounts.http import AuthenticatedHttpRequest
 from alliance.web.audit.log import record
-from alliance.web.clinic.access import get_for
+from alliance.web.clinic.access import can_change, get_for
 from alliance.web.clinic.models import AdministrationStatus, Session
 from alliance.web.clinic.services import registry
 from alliance.web.transcripts.access import get_transcript_for
@@ -23,8 +24,14 @@ from alliance.web.transcripts.services import (
     UploadError,
     delete_transcript,
     report_of,
+    retry_analysis,
     store_upload,
 )
+
+#: Utterance rows per page of the report, so a long session gives pages of bounded size.
+PAGE_ROWS = 200
+#: Utterances quoted under each metric; the rest are in the table.
+EVIDENCE_SHOWN = 20
 
 CODE_FILTERS = {
     "reflection": ("therapist_behaviour", "reflection"),
@@ -90,21 +97,30 @@ def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     transcript = get_transcript_for(request.user, pk, request)
     report = report_of(transcript)
     code = request.GET.get("code", "")
-    rows = _filtered(report["utterances"], code) if report else []
+    rows = Paginator(_filtered(report["utterances"], code) if report else [], PAGE_ROWS)
+    page = rows.get_page(request.GET.get("page"))
     context = {
         "transcript": transcript,
         "client": transcript.session.episode.client,
         "session": transcript.session,
         "report": report,
-        "metrics": report["metrics"] if report else [],
-        "rows": rows,
+        "metrics": [_with_evidence(m) for m in report["metrics"]] if report else [],
+        "rows": page,
+        "page": page,
         "code": code if code in CODE_FILTERS else "",
         "codes": [(c, c.replace("_", " ")) for c in CODE_FILTERS],
         "legend": list(transcript_report.COLOURS.items()),
         "alliance": _alliance_scores(transcript.session),
+        "may_retry": transcript.can_retry and can_change(request.user, transcript.client),
         "by_id": {u["utterance_id"]: u for u in report["utterances"]} if report else {},
     }
     return render(request, "transcripts/detail.html", context)
+
+
+def _with_evidence(metric: dict[str, Any]) -> dict[str, Any]:
+    ids = metric.get("utterance_ids") or []
+    shown = ids[:EVIDENCE_SHOWN]
+    return {**metric, "evidence": shown, "more_evidence": len(ids) - len(shown)}
 
 
 def _filtered(rows: list[dict[str, Any]], code: str) -> list[dict[str, Any]]:
@@ -150,3 +166,22 @@ def delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         clinic_id=transcript.session.episode.client.clinic_id,
     )
     return redirect("dashboard:sessions", pk=client_pk)
+
+
+@login_required
+@never_cache
+@require_POST
+def retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Queue a failed or stalled analysis again (only for those who may change the client)."""
+    transcript = get_transcript_for(
+        request.user, pk, request, write=True, action="transcript_retry"
+    )
+    queued = retry_analysis(transcript)
+    record(
+        request,
+        "transcript_retry",
+        transcript,
+        outcome="ok" if queued else "refused",
+        clinic_id=transcript.session.episode.client.clinic_id,
+    )
+    return redirect("transcripts:detail", pk=transcript.pk)

@@ -17,6 +17,7 @@ the same moment; only that final POST is timed. PostgreSQL databases are created
 from __future__ import annotations
 
 import argparse
+import functools
 import http.cookiejar
 import json
 import os
@@ -232,7 +233,7 @@ def measure_pages(base: str, facts: dict[str, Any], repeat: int) -> dict[str, li
     for label, login, path in pages(facts):
         browser = people[login]
         browser.get(path)  # warm up: imports, template compilation, the fitted reference
-        times[label] = [timed(lambda b=browser, p=path: b.get(p)) for _ in range(repeat)]
+        times[label] = [timed(functools.partial(browser.get, path)) for _ in range(repeat)]
     return times
 
 

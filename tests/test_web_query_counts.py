@@ -55,7 +55,9 @@ def _facts() -> dict[str, Any]:
     newest = Client.objects.filter(counselor__username="counselor").order_by("-pk").first()
     transcript = Transcript.objects.order_by("pk").first()
     assert newest is not None and transcript is not None
-    sessions = newest.current_episode().sessions.count()  # type: ignore[union-attr]
+    episode = newest.current_episode()
+    assert episode is not None
+    sessions = episode.sessions.count()
     return {"client": newest.pk, "transcript": transcript.pk, "sessions": sessions}
 
 

@@ -69,13 +69,14 @@ def seed_bulk(users: dict[str, Any], count: int, rng: random.Random, sessions: i
         weeks_ago = length + (rng.randint(2, 40) if discharged else 0)
         plans.append(
             _Plan(
-                client=Client(clinic=clinic, counselor=counselors[i % len(counselors)]),
+                client=Client(
+                    clinic=clinic, counselor=counselors[i % len(counselors)], display_name=name
+                ),
                 profile=_profile(rng.choice(PROFILES), length),
                 start=today - datetime.timedelta(weeks=weeks_ago),
                 discharged=discharged,
             )
         )
-        plans[-1].client.display_name = name
     _write(clinic, plans, rng)
     _alerts(clinic, plans)
     return added

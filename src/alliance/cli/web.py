@@ -150,6 +150,15 @@ def demo_command(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     no_worker: NoWorkerOption = False,
+    clients: Annotated[
+        int | None,
+        typer.Option(
+            "--clients",
+            min=10,
+            help="Build a clinic of this many clients (about ten sessions each) to see it at "
+            "scale; default: the small demo.",
+        ),
+    ] = None,
 ) -> None:
     """Build a demo clinic with a synthetic caseload, print the logins, and serve it."""
     db = db.resolve()
@@ -164,11 +173,14 @@ def demo_command(
     _check_keys()
     from alliance.web.demo import LOGINS, seed
 
-    result = seed(password)
+    result = seed(password, clients=clients)
     db.chmod(0o600)  # synthetic, but a real database holds health data: private by default
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     typer.echo(f"alliance demo: {result['clients']} synthetic clients in {db}")
     typer.echo(f"Logins: {', '.join(LOGINS)} (also counselor3, another team)")
+    if result["added"]:
+        added = result["added"]
+        typer.echo(f"More counselors: {added[0]} … {added[-1]} ({len(added)}, both teams)")
     typer.echo(f"Password for every login: {password}")
     if no_serve:
         # The same ALLIANCE_WEB_DIR, so `serve` finds the field keys the demo was written with.

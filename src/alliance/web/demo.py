@@ -181,9 +181,19 @@ def _analysed_transcript(session: Any, counselor: Any, name: str) -> None:
 
 
 @transaction.atomic
-def seed(password: str) -> dict[str, Any]:
-    """Create the demo clinic, staff and caseload in an empty database."""
+def seed(password: str, clients: int | None = None, sessions: int = 10) -> dict[str, Any]:
+    """Create the demo clinic, staff and caseload in an empty database; with ``clients``, a
+    clinic of that many clients (the demo's own, then bulk ones of about ``sessions`` each)."""
     rng = random.Random(SEED)
     users = _staff(password)
-    clients = [_client(profile, users, rng) for profile in PROFILES]
-    return {"users": [u for u in users if not u.startswith("_")], "clients": len(clients)}
+    made = [_client(profile, users, rng) for profile in PROFILES]
+    added: list[str] = []
+    if clients is not None and clients > len(made):
+        from alliance.web.demo_scale import seed_bulk
+
+        added = seed_bulk(users, clients - len(made), random.Random(SEED + 2), sessions)
+    return {
+        "users": [u for u in users if not u.startswith("_")],
+        "clients": max(len(made), clients or 0),
+        "added": added,
+    }

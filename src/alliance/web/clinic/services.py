@@ -153,16 +153,7 @@ def record_administration(
 ) -> Administration:
     """Score ``answers`` with the core and store them as completed: the pending administration
     a link created for this session and instrument becomes completed, else a new row is made."""
-    keyed = normalise_answers(instrument, answers)
-    result = score(instrument, keyed)
-    values = {
-        "channel": channel,
-        "status": AdministrationStatus.COMPLETED,
-        "answers": dict(keyed),
-        "score": result.to_dict(),
-        "total": result.total,
-        "completed_at": when or timezone.now(),
-    }
+    values = _completed(instrument, answers, channel, when)
     pending = (
         session.administrations.filter(
             instrument=instrument.id,
@@ -177,6 +168,39 @@ def record_administration(
         setattr(pending, name, value)
     pending.save()
     return pending
+
+
+def _completed(
+    instrument: Instrument,
+    answers: Mapping[str, Answer],
+    channel: str,
+    when: datetime.datetime | None,
+) -> dict[str, Any]:
+    """A completed administration's fields, scored by the core."""
+    keyed = normalise_answers(instrument, answers)
+    result = score(instrument, keyed)
+    return {
+        "channel": channel,
+        "status": AdministrationStatus.COMPLETED,
+        "answers": dict(keyed),
+        "score": result.to_dict(),
+        "total": result.total,
+        "completed_at": when or timezone.now(),
+    }
+
+
+def scored_administration(
+    session: Session,
+    instrument: Instrument,
+    answers: Mapping[str, Answer],
+    channel: str,
+    when: datetime.datetime | None = None,
+) -> Administration:
+    """An unsaved completed administration scored by the core, for bulk imports of a session
+    that has no pending request (the demo's large clinics); save them with ``bulk_create``."""
+    return Administration(
+        session=session, instrument=instrument.id, **_completed(instrument, answers, channel, when)
+    )
 
 
 def request_administrations(

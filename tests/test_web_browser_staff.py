@@ -34,7 +34,7 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
 from alliance.web.accounts.models import Clinic, Team, User
-clinic = Clinic.objects.create(name="E2E clinic")
+clinic = Clinic.objects.create(name="E2E clinic", two_factor_roles="")  # two-factor: test_web_browser_two_factor.py
 Team.objects.create(clinic=clinic, name="E2E team")
 user = User(username="clinicadmin", role="admin", clinic=clinic)
 user.set_password({PASSWORD!r})

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from alliance.core.change import (
+    Z_95,
     classify_change,
-    criterion_from_sem,
-    reliable_change_index,
+    reliable_change_threshold,
     standard_error_of_difference,
 )
 from alliance.core.errors import InvalidAnswersError
@@ -79,13 +79,18 @@ def test_ors_improvement_is_an_increase(instruments: dict[str, Instrument]) -> N
     assert down.category == "deteriorated"
 
 
-def test_jacobson_truax_worked_example() -> None:
+def test_jacobson_truax_worked_example(phq9: Instrument) -> None:
     # Wodrich, Appendix E (Piers-Harris-2): SEM 3.07 -> S_diff 4.34 -> criterion 8.51 points.
-    assert round(criterion_from_sem(3.07), 2) == 8.51
-    # SEM = SD * sqrt(1 - r): SD 10 and r .9058 give SEM 3.07 as well.
+    # SEM = SD * sqrt(1 - r): SD 10 and r .9058 give SEM 3.07.
     s_diff = standard_error_of_difference(10, 1 - 0.307**2)
     assert math.isclose(s_diff, math.sqrt(2) * 3.07, rel_tol=1e-9)
-    assert reliable_change_index(24, 35, 10, 1 - 0.307**2) > 1.96  # 11 points: reliable
+    worked = replace(
+        phq9, reliable_change=ReliableChange(source="Wodrich", reliability=1 - 0.307**2, sd=10)
+    )
+    assert reliable_change_threshold(worked) == (pytest.approx(8.51, abs=0.005), "jacobson_truax")
+    change = classify_change(worked, 24, 13)  # 11 points: reliable
+    assert change.category == "improved"
+    assert change.rci == pytest.approx(-11 / s_diff, abs=0.001) and change.rci < -Z_95
 
 
 def test_jacobson_truax_instrument_parameters(phq9: Instrument) -> None:

@@ -345,3 +345,12 @@ def test_the_tablet_lock_still_holds_for_a_two_factor_session(world: World) -> N
     assert http.get(POLICY).url == locked
     assert http.post(locked, {"password": PASSWORD}).status_code == 302
     assert http.get(CASELOAD).status_code == 200
+
+
+def test_the_tablet_lock_pages_need_no_second_factor() -> None:
+    """A locked tablet's pages (and the client's) open before the second step, or the tablet
+    lock and the two-factor redirect would send each other round in a loop."""
+    from alliance.web.accounts.middleware import OPEN_PATHS
+    from alliance.web.middleware import TABLET_ALLOWED
+
+    assert set(TABLET_ALLOWED) <= set(OPEN_PATHS)

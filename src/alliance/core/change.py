@@ -54,16 +54,6 @@ def standard_error_of_difference(sd: float, reliability: float) -> float:
     return math.sqrt(2) * sd * math.sqrt(1 - reliability)
 
 
-def criterion_from_sem(sem: float, z: float = Z_95) -> float:
-    """The smallest reliable change given a standard error of measurement."""
-    return z * math.sqrt(2 * sem**2)
-
-
-def reliable_change_index(before: float, after: float, sd: float, reliability: float) -> float:
-    """The Jacobson-Truax RCI (positive when the score rises)."""
-    return (after - before) / standard_error_of_difference(sd, reliability)
-
-
 def reliable_change_threshold(instrument: Instrument) -> tuple[float, str]:
     """The smallest reliable change in points and the method behind it."""
     rc = instrument.reliable_change

@@ -25,7 +25,7 @@ urlpatterns = [
     path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("alliance.web.accounts.urls")),
-    path("manage/", include("alliance.web.accounts.manage_urls")),
+    path("manage/", include("alliance.web.manage_urls")),
     path("", include("alliance.web.feedback.urls")),
     path("", include("alliance.web.dashboard.urls")),
     path("", include("alliance.web.clinic.urls")),

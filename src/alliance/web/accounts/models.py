@@ -33,9 +33,6 @@ class Clinic(models.Model):
         help_text="Comma-separated roles that must sign in with a second factor (clinic policy).",
     )
 
-    def requires_two_factor(self, role: str) -> bool:
-        return role in self.two_factor_roles.split(",")
-
     def __str__(self) -> str:
         return self.name
 

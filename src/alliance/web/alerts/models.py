@@ -88,7 +88,6 @@ class ReferenceState(models.Model):
         Clinic, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     token = models.UUIDField(default=uuid.uuid4)
-    changed_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"reference of clinic {self.clinic_id} ({self.token})"

@@ -14,7 +14,6 @@ from alliance.core.instruments import Instrument
 from alliance.core.registry import Registry
 from alliance.core.scoring import Answer, normalise_answers, score
 from alliance.web.accounts.models import Clinic, User
-from alliance.web.alerts.services import reference_changed
 from alliance.web.clinic.models import (
     Administration,
     AdministrationStatus,
@@ -25,6 +24,7 @@ from alliance.web.clinic.models import (
     Session,
     Timing,
 )
+from alliance.web.clinic.signals import episode_closed
 
 DEFAULT_PLAN = (
     ("phq9", Timing.BEFORE_SESSION),
@@ -70,8 +70,8 @@ def close_episode(episode: Episode, on: datetime.date | None = None) -> bool:
         closed_on=on or timezone.localdate()
     )
     episode.refresh_from_db(fields=["closed_on"])
-    if updated:  # the expected-response reference is fitted from closed episodes: refit it now
-        reference_changed(episode.client.clinic_id)
+    if updated:
+        episode_closed.send(sender=Episode, clinic_id=episode.client.clinic_id)
     return updated == 1
 
 

@@ -1,4 +1,5 @@
-"""/manage/: clinic administration for clinic admins (their own clinic only)."""
+"""/manage/: clinic administration for clinic admins (their own clinic only): staff and teams
+(accounts) and the instrument plan (clinic), hence at the project level, above both apps."""
 
 from django.urls import path
 

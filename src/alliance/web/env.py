@@ -50,7 +50,8 @@ def envint(
     max: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
-    """A whole number (ASCII digits, optionally signed) from ``min`` to ``max``."""
+    """A whole number (ASCII digits, optionally signed) from ``min`` to ``max``; ``min`` is 1
+    unless given, since the counts, seconds and limits set this way are all positive."""
     raw = _raw(name, env)
     if raw is None:
         return default

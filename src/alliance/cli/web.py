@@ -34,10 +34,15 @@ def register(app: typer.Typer) -> None:
 
 
 def _django() -> None:
+    """Load the settings and apps; a bad setting is one error line and exit status 2."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alliance.web.settings")
     import django
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        fail(str(exc))
 
 
 def _migrate() -> None:

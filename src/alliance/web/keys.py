@@ -16,11 +16,12 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from alliance.core.licensed_text import default_data_dir
+from alliance.web.env import envstr
 
 
 def web_data_dir() -> Path:
     """``$ALLIANCE_WEB_DIR``, else the site data dir."""
-    explicit = os.environ.get("ALLIANCE_WEB_DIR")
+    explicit = envstr("ALLIANCE_WEB_DIR", "")
     path = Path(explicit) if explicit else default_data_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -38,14 +39,14 @@ def _private_file(path: Path, make: str) -> str:
 
 
 def secret_key(data_dir: Path) -> str:
-    return os.environ.get("ALLIANCE_SECRET_KEY") or _private_file(
+    return envstr("ALLIANCE_SECRET_KEY", "") or _private_file(
         data_dir / "secret_key", secrets.token_urlsafe(50)
     )
 
 
 def field_keys(data_dir: Path) -> list[str]:
     """Fernet keys for encrypted fields; the first encrypts, all decrypt (rotation)."""
-    raw = os.environ.get("ALLIANCE_FIELD_KEYS") or _private_file(
+    raw = envstr("ALLIANCE_FIELD_KEYS", "") or _private_file(
         data_dir / "field_keys", Fernet.generate_key().decode()
     )
     keys = [k.strip() for k in raw.split(",") if k.strip()]

@@ -20,10 +20,12 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from alliance.web.env import envint, envlist, envstr
+from alliance.web.limits import MAX_REQUEST_BODY
+
 THREADS = 8
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT = 30
-MAX_REQUEST_BODY = 8 * 1024 * 1024
 # Descriptors beyond the connections: listening sockets, database connections, log files.
 SPARE_FILES = 64
 PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port")
@@ -53,7 +55,7 @@ class ServerConfig:
             "asyncore_use_poll": True,
             "backlog": 1024,
             # Refuse oversized bodies before they are read (the largest legitimate post is a
-            # 5 MB transcript upload), so a huge upload never reaches Django or the disk.
+            # transcript upload; alliance.web.limits), so a huge one never reaches Django.
             "max_request_body_size": MAX_REQUEST_BODY,
             # Forwarding headers from any peer but the trusted proxy are dropped, never obeyed.
             "clear_untrusted_proxy_headers": True,
@@ -69,24 +71,24 @@ def from_environ(env: Mapping[str, str]) -> ServerConfig:
     """Read the ``ALLIANCE_*`` server settings; a bad value raises ``ImproperlyConfigured``
     naming the variable and what it accepts."""
     return ServerConfig(
-        threads=_int(env, "ALLIANCE_SERVER_THREADS", THREADS, 1, 256),
-        connection_limit=_int(env, "ALLIANCE_CONNECTION_LIMIT", CONNECTION_LIMIT, 10, 100_000),
-        channel_timeout=_int(env, "ALLIANCE_CHANNEL_TIMEOUT", CHANNEL_TIMEOUT, 1, 3600),
-        trusted_proxy=_proxy(env.get("ALLIANCE_TRUSTED_PROXY", "").strip()),
-        trusted_proxy_count=_int(env, "ALLIANCE_TRUSTED_PROXY_COUNT", 1, 1, 10),
-        trusted_proxy_headers=_headers(env.get("ALLIANCE_TRUSTED_PROXY_HEADERS", "")),
+        threads=envint("ALLIANCE_SERVER_THREADS", THREADS, min=1, max=256, env=env),
+        connection_limit=envint(
+            "ALLIANCE_CONNECTION_LIMIT", CONNECTION_LIMIT, min=10, max=100_000, env=env
+        ),
+        channel_timeout=envint(
+            "ALLIANCE_CHANNEL_TIMEOUT", CHANNEL_TIMEOUT, min=1, max=3600, env=env
+        ),
+        trusted_proxy=_proxy(envstr("ALLIANCE_TRUSTED_PROXY", "", env=env).strip()),
+        trusted_proxy_count=envint("ALLIANCE_TRUSTED_PROXY_COUNT", 1, min=1, max=10, env=env),
+        trusted_proxy_headers=tuple(
+            envlist(
+                "ALLIANCE_TRUSTED_PROXY_HEADERS",
+                DEFAULT_PROXY_HEADERS,
+                choices=PROXY_HEADERS,
+                env=env,
+            )
+        ),
     )
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ImproperlyConfigured(
-            f"{name} must be a whole number from {low} to {high}, not {raw!r}"
-        )
-    return int(raw)
 
 
 def _proxy(raw: str) -> str | None:
@@ -102,19 +104,6 @@ def _proxy(raw: str) -> str | None:
             f"ALLIANCE_TRUSTED_PROXY must be the proxy's IP address (e.g. 127.0.0.1) or *, "
             f"not {raw!r}"
         ) from None
-
-
-def _headers(raw: str) -> tuple[str, ...]:
-    names = tuple(h.strip().lower() for h in raw.split(",") if h.strip())
-    if not names:
-        return DEFAULT_PROXY_HEADERS
-    unknown = [h for h in names if h not in PROXY_HEADERS]
-    if unknown:
-        raise ImproperlyConfigured(
-            f"ALLIANCE_TRUSTED_PROXY_HEADERS: unknown header {unknown[0]!r}; "
-            f"choose from {', '.join(PROXY_HEADERS)}"
-        )
-    return names
 
 
 def ensure_open_files(config: ServerConfig) -> int:

@@ -3,37 +3,30 @@
 ``DATABASE_URL`` picks the database (SQLite file in the data dir by default). Secrets come from
 ``ALLIANCE_SECRET_KEY`` and ``ALLIANCE_FIELD_KEYS`` (Fernet keys for client fields, kept apart
 from SECRET_KEY); when unset, development keys are generated once into 0600 files in the data
-dir, never into the repository.
+dir, never into the repository. Every variable is read through ``alliance.web.env``, so a bad
+value stops loading with an error naming it (a typo never silently means the default).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
+from alliance.core.alerts.types import NttMethod
+from alliance.web.env import envbool, envchoice, envint, envlist, envstr
 from alliance.web.keys import field_keys, secret_key, web_data_dir
+from alliance.web.limits import MAX_FORM_BODY, MAX_REQUEST_BODY
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = web_data_dir()
 
-
-def _flag(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
-
-
-DEBUG = _flag("ALLIANCE_DEBUG")
-HTTPS = _flag("ALLIANCE_HTTPS")
+DEBUG = envbool("ALLIANCE_DEBUG", False)
+HTTPS = envbool("ALLIANCE_HTTPS", False)
 SECRET_KEY = secret_key(DATA_DIR)
 ALLIANCE_FIELD_KEYS = field_keys(DATA_DIR)
-ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h
-]
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("ALLIANCE_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = envlist("ALLIANCE_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "alliance.web.accounts.adminapp.PlatformAdminConfig",  # Django admin, operators only
@@ -57,8 +50,6 @@ INSTALLED_APPS = [
 # Background jobs (transcript analysis): Django's tasks API with a database-backed queue, so
 # SQLite needs no extra service and PostgreSQL can run several workers (`alliance worker`).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-# Transcript uploads (multipart files) may be larger than ordinary form posts.
-FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -94,7 +85,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'alliance.sqlite3'}",
+        envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'alliance.sqlite3'}"),
         conn_max_age=60,
     )
 }
@@ -118,7 +109,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Sessions: idle timeout, refreshed on every request; cookies never readable by scripts.
-SESSION_COOKIE_AGE = int(os.environ.get("ALLIANCE_SESSION_MINUTES", "30")) * 60
+SESSION_COOKIE_AGE = envint("ALLIANCE_SESSION_MINUTES", 30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -128,7 +119,9 @@ CSRF_FAILURE_VIEW = "alliance.web.errors.csrf_failure"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
-SECURE_SSL_REDIRECT = HTTPS and _flag("ALLIANCE_SSL_REDIRECT", True)
+# Read even when HTTPS is off, so a typo there is caught before HTTPS is turned on.
+SSL_REDIRECT = envbool("ALLIANCE_SSL_REDIRECT", True)
+SECURE_SSL_REDIRECT = HTTPS and SSL_REDIRECT
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 # Behind a TLS proxy the scheme (and client address) come from waitress, which obeys forwarding
@@ -142,19 +135,22 @@ SECURE_REFERRER_POLICY = "same-origin"  # "no-referrer" makes Chrome send Origin
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Oversized posts are refused with a 400 before any view runs.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+# Request sizes come from alliance.web.limits (waitress and the upload view read the same).
+# Oversized form posts are refused with a 400 before any view runs.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_FORM_BODY
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
-FILE_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+# Every body waitress admits stays in memory: the upload view reads the whole file anyway, and a
+# temporary file would only leave an unencrypted copy of a transcript on disk.
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
 
 # Login lockout and feedback-link limits.
-ALLIANCE_LOGIN_MAX_FAILURES = int(os.environ.get("ALLIANCE_LOGIN_MAX_FAILURES", "5"))
-ALLIANCE_LOGIN_LOCK_SECONDS = int(os.environ.get("ALLIANCE_LOGIN_LOCK_SECONDS", "900"))
-ALLIANCE_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("ALLIANCE_LOGIN_MAX_FAILURES_PER_IP", "30"))
+ALLIANCE_LOGIN_MAX_FAILURES = envint("ALLIANCE_LOGIN_MAX_FAILURES", 5)
+ALLIANCE_LOGIN_LOCK_SECONDS = envint("ALLIANCE_LOGIN_LOCK_SECONDS", 900)
+ALLIANCE_LOGIN_MAX_FAILURES_PER_IP = envint("ALLIANCE_LOGIN_MAX_FAILURES_PER_IP", 30)
 # The name authenticator apps show beside the user name (two-factor sign-in).
-ALLIANCE_TWO_FACTOR_ISSUER = os.environ.get("ALLIANCE_TWO_FACTOR_ISSUER", "alliance")
-ALLIANCE_LINK_DAYS = int(os.environ.get("ALLIANCE_LINK_DAYS", "7"))
-ALLIANCE_LINK_MISSES_PER_WINDOW = int(os.environ.get("ALLIANCE_LINK_MISSES", "20"))
+ALLIANCE_TWO_FACTOR_ISSUER = envstr("ALLIANCE_TWO_FACTOR_ISSUER", "alliance")
+ALLIANCE_LINK_DAYS = envint("ALLIANCE_LINK_DAYS", 7)
+ALLIANCE_LINK_MISSES_PER_WINDOW = envint("ALLIANCE_LINK_MISSES", 20)
 ALLIANCE_LINK_WINDOW_SECONDS = 600
 
 LANGUAGE_CODE = "en"
@@ -164,7 +160,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("ALLIANCE_STATIC_ROOT") or DATA_DIR / "static")
+STATIC_ROOT = Path(envstr("ALLIANCE_STATIC_ROOT", str(DATA_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -188,36 +184,26 @@ LOGGING = {
 }
 
 # Safety-alert emails go through Django's email backend: the console by default, SMTP when set.
-EMAIL_BACKEND = os.environ.get(
-    "ALLIANCE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-)
-EMAIL_HOST = os.environ.get("ALLIANCE_EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("ALLIANCE_EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("ALLIANCE_EMAIL_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("ALLIANCE_EMAIL_PASSWORD", "")
-EMAIL_USE_TLS = _flag("ALLIANCE_EMAIL_TLS")
-DEFAULT_FROM_EMAIL = os.environ.get("ALLIANCE_FROM_EMAIL", "alliance@localhost")
+EMAIL_BACKEND = envstr("ALLIANCE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = envstr("ALLIANCE_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("ALLIANCE_EMAIL_PORT", 25, max=65535)
+EMAIL_HOST_USER = envstr("ALLIANCE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = envstr("ALLIANCE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = envbool("ALLIANCE_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = envstr("ALLIANCE_FROM_EMAIL", "alliance@localhost")
 # Where staff reach the app, for links in emails.
-ALLIANCE_BASE_URL = os.environ.get("ALLIANCE_BASE_URL", "http://127.0.0.1:8000")
+ALLIANCE_BASE_URL = envstr("ALLIANCE_BASE_URL", "http://127.0.0.1:8000")
 
 # Early-warning settings shared by the whole clinic (see docs/alerts.md): the not-on-track method
 # (etr: expected treatment response; nn: nearest neighbours) and when "no reliable change" is flagged.
-ALLIANCE_NTT_METHOD = os.environ.get("ALLIANCE_NTT_METHOD", "etr")
-if ALLIANCE_NTT_METHOD not in ("etr", "nn"):
-    raise ImproperlyConfigured("ALLIANCE_NTT_METHOD must be etr or nn")
-ALLIANCE_NO_CHANGE_SESSION = int(os.environ.get("ALLIANCE_NO_CHANGE_SESSION", "6"))
-
-
-def _positive_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, str(default))
-    if not raw.strip().isdigit() or int(raw) < 1:
-        raise ImproperlyConfigured(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return int(raw)
-
+ALLIANCE_NTT_METHOD = envchoice(
+    "ALLIANCE_NTT_METHOD", NttMethod.ETR.value, tuple(m.value for m in NttMethod)
+)
+ALLIANCE_NO_CHANGE_SESSION = envint("ALLIANCE_NO_CHANGE_SESSION", 6)
 
 # Background jobs (docs/operations.md): a running analysis holds a lease it renews; a worker
 # requeues one whose lease expired, up to the attempts limit, then marks it failed.
-ALLIANCE_JOB_LEASE_SECONDS = _positive_int("ALLIANCE_JOB_LEASE_SECONDS", 60)
-ALLIANCE_JOB_MAX_ATTEMPTS = _positive_int("ALLIANCE_JOB_MAX_ATTEMPTS", 3)
+ALLIANCE_JOB_LEASE_SECONDS = envint("ALLIANCE_JOB_LEASE_SECONDS", 60)
+ALLIANCE_JOB_MAX_ATTEMPTS = envint("ALLIANCE_JOB_MAX_ATTEMPTS", 3)
 # An upload is read in a child process that is killed after this many seconds.
-ALLIANCE_UPLOAD_PARSE_SECONDS = _positive_int("ALLIANCE_UPLOAD_PARSE_SECONDS", 20)
+ALLIANCE_UPLOAD_PARSE_SECONDS = envint("ALLIANCE_UPLOAD_PARSE_SECONDS", 20)

@@ -25,10 +25,10 @@ from alliance.core.transcripts.model import TranscriptError
 from alliance.core.transcripts.readers import decode_bytes, read_transcripts
 from alliance.web.accounts.models import TranscriptDeletion
 from alliance.web.clinic.models import Session
+from alliance.web.limits import MAX_UPLOAD_BYTES
 from alliance.web.transcripts import jobs
 from alliance.web.transcripts.models import Transcript, TranscriptStatus
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 #: Stored file names are cut to this length (keeping the extension); the name is only a label.
 MAX_FILENAME_CHARS = 200
 

@@ -75,6 +75,14 @@ def test_analyze_jsonl_and_counselor_override(app: typer.Typer) -> None:
     assert rows[0]["role"] == "client" and rows[1]["role"] == "counselor"
 
 
+def test_counselor_override_ignores_case_and_spacing(app: typer.Typer) -> None:
+    path = str(FIXTURES / "zoom.vtt")
+    res = runner.invoke(app, ["analyze", path, "-f", "jsonl", "--counselor", " sam   LEE "])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["role"] for r in rows[:2]] == ["client", "counselor"]
+
+
 @pytest.mark.parametrize(
     ("name", "extra"),
     [

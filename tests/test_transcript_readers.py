@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alliance.core.transcripts import readers
+from alliance.core.transcripts.checkfile import summarise
 from alliance.core.transcripts.model import TranscriptError
 from alliance.core.transcripts.readers import detect_format, read_transcript, read_transcripts
-from alliance.core.transcripts.roles import assign_roles, infer_counselor
+from alliance.core.transcripts.roles import assign_roles, infer_counselor, match_speaker
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
 
@@ -122,6 +123,27 @@ def test_roles_inferred_and_overridable() -> None:
     assert t.utterances[0].role == "client"
     with pytest.raises(TranscriptError, match="no speaker named"):
         assign_roles(t, counselor="Nobody")
+
+
+def test_the_counselor_is_named_regardless_of_case_and_spacing() -> None:
+    """One rule for ``--counselor`` and the upload form: case and runs of spaces do not
+    matter, and the name comes back as the transcript spells it."""
+    t = read_transcript(FIXTURES / "zoom.vtt")
+    assert match_speaker(t.speakers, "  dana   REYES ") == "Dana Reyes"
+    assign_roles(t, counselor="  SAM\tlee ")
+    assert [u.role for u in t.utterances[:2]] == ["client", "counselor"]
+    with pytest.raises(TranscriptError) as err:
+        match_speaker(t.speakers, "Dana  Rey")
+    assert str(err.value) == (
+        "no speaker named 'Dana Rey' in this transcript; its speakers: Dana Reyes, Sam Lee"
+    )
+
+
+def test_the_upload_check_returns_the_decoded_text_so_it_is_read_once() -> None:
+    """The server stores the text the upload check decoded (it never decodes it again)."""
+    text = "Dana: Wie geht's, Jürgen?\nSam: Gut.\n"
+    found = summarise(text.encode("utf-16"))
+    assert (found["text"], found["format"], found["speakers"]) == (text, "text", ["Dana", "Sam"])
 
 
 def test_role_words_as_speaker_names_give_roles() -> None:

@@ -35,7 +35,7 @@ from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
 from alliance.web.accounts.models import Clinic, Role, Team, User
 from alliance.web.clinic.services import create_client, next_session
-from alliance.web.transcripts import jobs
+from alliance.web.transcripts import tasks
 from alliance.web.transcripts.services import store_upload
 clinic = Clinic.objects.create(name="Worker clinic")
 team = Team.objects.create(clinic=clinic, name="Team")
@@ -44,7 +44,7 @@ client = create_client(clinic, user, "Alex Worker")
 session = next_session(client.current_episode())
 transcript = store_upload(session, user, Path(sys.argv[1]).read_bytes(), "long-session.txt")
 for _ in range(int(sys.argv[2])):  # extra queue entries for the same transcript
-    jobs.enqueue(transcript.pk)
+    tasks.enqueue(transcript.pk)
 print(json.dumps(transcript.pk))
 """
 WORDS = [

@@ -20,17 +20,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from alliance.core.transcripts import report
+from alliance.core.transcripts.analysis import analyze_transcript
+from alliance.core.transcripts.presentation import metric_rows
+from alliance.core.transcripts.readers import read_transcript
 from alliance.web.accounts.models import TranscriptDeletion
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.services import record_administration, registry
-from alliance.web.transcripts.jobs import claim, recover_stale
+from alliance.web.transcripts.jobs import TASK_PATH, claim
 from alliance.web.transcripts.models import Transcript
-from alliance.web.transcripts.services import (
-    MAX_UPLOAD_BYTES,
-    analyse_claimed,
-    delete_transcript,
-)
+from alliance.web.transcripts.services import MAX_UPLOAD_BYTES, delete_transcript
 from alliance.web.transcripts.summaries import counselor_skills
+from alliance.web.transcripts.tasks import recover_stale, run_claimed, run_transcript_job
 
 from .web_fixtures import ALLIANCE_ANSWERS, World, logged_in
 
@@ -271,7 +272,7 @@ def test_text_deleted_while_the_analysis_ran_never_comes_back(
     assert owner is not None
     in_flight = Transcript.objects.get()  # ... and holds the text in memory
     delete_transcript(Transcript.objects.get())
-    analyse_claimed(in_flight, owner)
+    run_claimed(in_flight, owner)
     stored = Transcript.objects.get()
     assert (stored.text, stored.report, stored.timeline) == ("", "", "")
     assert stored.metrics["utterances"] > 0 and stored.status == "done"
@@ -480,3 +481,53 @@ def test_a_worker_whose_lease_was_taken_over_stops_analysing_and_writes_nothing(
     assert (transcript.status, transcript.lease_owner) == ("running", "another-worker")
     assert str(transcript.report) == "" and transcript.metrics == {}
     assert DBTaskResult.objects.get().return_value == "taken over"
+
+
+def test_the_counselor_named_on_upload_matches_regardless_of_case_and_spacing(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The upload form and ``alliance analyze --counselor`` follow one rule; the name is
+    stored as the transcript spells it, and a name that matches none lists the speakers."""
+    http = logged_in(world.counselor)
+
+    def post(counselor: str) -> Any:
+        body = (FIXTURES / "zoom.vtt").read_bytes()
+        form = {"session": str(_session_pk(world)), "counselor": counselor}
+        with django_capture_on_commit_callbacks(execute=False):
+            return http.post(
+                reverse("transcripts:upload"), {**form, "file": SimpleUploadedFile("z.vtt", body)}
+            )
+
+    assert post("  sam   LEE ").status_code == 302
+    assert Transcript.objects.get().counselor_speaker == "Sam Lee"
+    refused = post("Sam Le")
+    assert refused.status_code == 400 and Transcript.objects.count() == 1
+    assert "no speaker named &#x27;Sam Le&#x27;" in refused.content.decode()
+    assert "its speakers: Dana Reyes, Sam Lee" in refused.content.decode()
+
+
+def test_the_page_and_the_standalone_report_say_the_same_things(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """One source for code names, level marks and thresholds: the web page shows what
+    ``alliance analyze --format html`` shows for the same session."""
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    run_worker()
+    transcript = Transcript.objects.get()
+    page = logged_in(world.counselor).get(reverse("transcripts:detail", args=[transcript.pk]))
+    analysis = analyze_transcript(read_transcript(FIXTURES / "zoom.vtt"))
+    standalone = report.to_html(analysis, full_page=False)
+    for shown in (page.content.decode(), standalone):
+        assert "therapist input" in shown and "therapistinput" not in shown
+        assert "therapist_input<" not in shown
+        for m in analysis.metrics:
+            if m.fair is not None:
+                assert f"fair {m.fair:g} / good {m.good:g}" in shown
+    for m in metric_rows(json.loads(str(transcript.report))):
+        assert f"{m.display} · {m.words}" in page.content.decode() or not m.words
+        assert f"{m.display} {m.mark}" in standalone
+
+
+def test_the_queue_entry_point_is_the_task_the_worker_looks_for() -> None:
+    """Dead queue entries are found by this path; it must name the task that exists."""
+    assert run_transcript_job.module_path == TASK_PATH

@@ -226,7 +226,7 @@ def worker_command(
     _check_keys()
     from django.core.management import call_command
 
-    from alliance.web.transcripts.jobs import supervise_worker
+    from alliance.web.transcripts.tasks import supervise_worker
 
     supervise_worker()  # requeue jobs a dead worker left behind; keep watching leases
     call_command("db_worker", batch=batch, reload=False, verbosity=0, startup_delay=False)

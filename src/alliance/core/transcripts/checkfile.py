@@ -2,8 +2,9 @@
 
 Why: the web server reads uploaded transcripts in this child process, which it kills after a
 time limit, so a file that is slow or costly to read costs one request its limit and never
-holds the server's memory or interpreter lock. Prints one JSON object: ``{"format", "speakers",
-"utterances", "warnings"}`` or ``{"error": "one-line message"}``.
+holds the server's memory or interpreter lock. Prints one JSON object (UTF-8): ``{"text",
+"format", "speakers", "utterances", "warnings"}`` or ``{"error": "one-line message"}``; ``text``
+is the decoded file, so the server never decodes or reads the upload itself.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def summarise(data: bytes) -> dict[str, Any]:
         return {"error": f"the file holds {len(found)} transcripts; upload one session at a time"}
     t = found[0]
     return {
+        "text": text,
         "format": t.source_format,
         "speakers": t.speakers,
         "utterances": len(t.utterances),
@@ -50,7 +52,8 @@ def _limit_memory() -> None:
 
 def main() -> None:
     _limit_memory()
-    json.dump(summarise(sys.stdin.buffer.read()), sys.stdout)
+    summary = json.dumps(summarise(sys.stdin.buffer.read()), ensure_ascii=False)
+    sys.stdout.buffer.write(summary.encode())
 
 
 if __name__ == "__main__":

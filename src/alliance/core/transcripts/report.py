@@ -12,18 +12,16 @@ import json
 from typing import Any
 
 from alliance.core.transcripts.analysis import CODE_COLUMNS, SessionAnalysis
+from alliance.core.transcripts.presentation import (
+    CODE_COLOURS,
+    code_label,
+    legend,
+    level_mark,
+    metric_rows,
+    threshold_text,
+)
 
 ROW_COLUMNS = ("transcript_id", "utterance_id", "speaker", "role", *CODE_COLUMNS)
-COLOURS = {
-    "question": "#4e79a7",
-    "reflection": "#59a14f",
-    "therapist_input": "#f28e2b",
-    "other": "#bab0ac",
-    "change": "#76b7b2",
-    "neutral": "#e0e0e0",
-    "sustain": "#e15759",
-}
-LEVEL_MARK = {"good": "✔ good", "fair": "~ fair", "below": "✘ below fair", "info": ""}
 
 
 def utterance_rows(analysis: SessionAnalysis, with_text: bool = False) -> list[dict[str, Any]]:
@@ -36,13 +34,6 @@ def utterance_rows(analysis: SessionAnalysis, with_text: bool = False) -> list[d
 
 def to_json(analysis: SessionAnalysis) -> str:
     return json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False)
-
-
-def _code(row: dict[str, Any]) -> str:
-    if row["role"] == "client":
-        return row["client_talk"]
-    sub = row["reflection"] or row["question"]
-    return row["therapist_behaviour"] + (f" ({sub})" if sub else "")
 
 
 def to_text(analysis: SessionAnalysis, examples: int = 3) -> str:
@@ -63,12 +54,12 @@ def to_text(analysis: SessionAnalysis, examples: int = 3) -> str:
         )
     lines.append("")
     for m in analysis.metrics:
-        thr = f"  [fair {m.fair:g}, good {m.good:g}]" if m.fair is not None else ""
-        lines.append(f"{m.name}: {m.display} {LEVEL_MARK[m.level]}{thr}")
+        thr = f"  [{threshold_text(m.to_dict())}]" if m.fair is not None else ""
+        lines.append(f"{m.name}: {m.display} {level_mark(m.level)}{thr}")
         lines.append(f"    source: {m.citation}")
         for uid in m.utterance_ids[:examples]:
             r = by_id[uid]
-            lines.append(f"    #{uid} {r['speaker']}: {_short(r['text'])}  <{_code(r)}>")
+            lines.append(f"    #{uid} {r['speaker']}: {_short(r['text'])}  <{code_label(r)}>")
     return "\n".join(lines) + "\n"
 
 
@@ -99,10 +90,12 @@ def _timeline(analysis: SessionAnalysis) -> str:
         code = r["therapist_behaviour"] if r["role"] == "counselor" else r["client_talk"]
         y = 5 if r["role"] == "counselor" else 35
         x = i * width / n
-        tip = html.escape(f"#{r['utterance_id']} {r['speaker']} <{_code(r)}>: {_short(r['text'])}")
+        tip = html.escape(
+            f"#{r['utterance_id']} {r['speaker']} <{code_label(r)}>: {_short(r['text'])}"
+        )
         bars.append(
             f'<rect x="{x:.1f}" y="{y}" width="{max(width / n, 1):.1f}" height="25" '
-            f'fill="{COLOURS.get(code, "#ccc")}"><title>{tip}</title></rect>'
+            f'fill="{CODE_COLOURS.get(code, "#ccc")}"><title>{tip}</title></rect>'
         )
     return (
         f'<svg viewBox="0 0 {width} 65" width="100%" role="img" '
@@ -113,7 +106,6 @@ def _timeline(analysis: SessionAnalysis) -> str:
 def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
     """Self-contained HTML report; ``full_page=False`` gives an embeddable fragment."""
     e = html.escape
-    by_id = {r["utterance_id"]: r for r in analysis.rows}
     parts = [
         f'<div class="al-report"><style>{_CSS}</style>',
         f"<h1>Session {e(analysis.transcript.transcript_id)}</h1>",
@@ -124,12 +116,10 @@ def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
             f"<p>MI quality estimate: <strong>{e(analysis.mi_quality)}</strong> "
             f"(P(high) = {analysis.mi_quality_probability:.2f})</p>"
         )
-    legend = "".join(
-        f'<span><i style="background:{c}"></i>{e(k)}</span>' for k, c in COLOURS.items()
-    )
+    keys = "".join(f'<span><i style="background:{c}"></i>{e(k)}</span>' for k, c in legend())
     parts.append(
         f"<h2>Timeline</h2><p>Top: counselor behaviour; bottom: client talk.</p>"
-        f"{_timeline(analysis)}<p class='al-legend'>{legend}</p>"
+        f"{_timeline(analysis)}<p class='al-legend'>{keys}</p>"
     )
     parts.append(
         "<h2 id='al-metrics'>Metrics</h2><div class='al-scroll' tabindex='0' role='region' "
@@ -137,17 +127,15 @@ def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
         "<th>threshold</th>"
         "<th>source</th></tr>"
     )
-    for m in analysis.metrics:
-        thr = f"fair {m.fair:g} / good {m.good:g}" if m.fair is not None else "—"
+    for m in metric_rows(analysis.to_dict()):
         utts = "".join(
-            f"<li>#{e(u)} {e(by_id[u]['speaker'])}: {e(by_id[u]['text'])} "
-            f"<em>&lt;{e(_code(by_id[u]))}&gt;</em></li>"
-            for u in m.utterance_ids
+            f"<li>#{e(u.utterance_id)} {e(u.speaker)}: {e(u.text)} <em>&lt;{e(u.code)}&gt;</em></li>"
+            for u in m.evidence
         )
         parts.append(
-            f"<tr><td>{e(m.name)}<details><summary>{len(m.utterance_ids)} utterances</summary>"
+            f"<tr><td>{e(m.name)}<details><summary>{m.count} utterances</summary>"
             f"<ul>{utts}</ul></details></td><td class='al-{m.level}'>{e(m.display)} "
-            f"{e(LEVEL_MARK[m.level])}</td><td>{e(thr)}</td><td>{e(m.citation)}</td></tr>"
+            f"{e(m.mark)}</td><td>{e(m.threshold)}</td><td>{e(m.citation)}</td></tr>"
         )
     parts.append(
         "</table></div><h2 id='al-utterances'>Utterances</h2><div class='al-scroll' "
@@ -165,7 +153,7 @@ def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
         parts.append(
             f"<tr class='al-{e(r['role'])}'><td>{e(r['utterance_id'])}</td>"
             f"<td>{e(r['speaker'])}</td><td>{e(r['text'])}</td>"
-            f"<td>{e(_code(r))} ({p if p is not None else ''})</td><td>{emp}</td></tr>"
+            f"<td>{e(code_label(r))} ({p if p is not None else ''})</td><td>{emp}</td></tr>"
         )
     parts.append("</table></div></div>")
     body = "\n".join(parts)

@@ -11,6 +11,7 @@ with labels hidden is in docs/transcripts.md.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from alliance.core.transcripts.model import (
     CLIENT,
@@ -22,6 +23,8 @@ from alliance.core.transcripts.model import (
 
 _WORD = re.compile(r"[a-z']+")
 _SECOND = {"you", "your", "you're", "yours", "yourself", "you've", "you'd", "you'll"}
+#: Speakers listed in the error for a name that matches none.
+MAX_NAMED = 10
 _FIRST = {"i", "i'm", "my", "me", "i've", "i'd", "i'll", "myself", "mine"}
 
 
@@ -40,11 +43,7 @@ def assign_roles(transcript: Transcript, counselor: str | None = None) -> Transc
     """Fill ``role`` for every utterance (in place) and return the transcript."""
     utts = transcript.utterances
     if counselor is not None:
-        names = {s.lower(): s for s in transcript.speakers}
-        if counselor.lower() not in names:
-            known = ", ".join(transcript.speakers)
-            raise TranscriptError(f"no speaker named {counselor!r}; speakers are: {known}")
-        chosen = names[counselor.lower()]
+        chosen = match_speaker(transcript.speakers, counselor)
     elif transcript.roles_given and all(u.role for u in utts):
         return transcript
     elif all(s.lower() in ROLE_WORDS for s in transcript.speakers) and any(
@@ -58,6 +57,21 @@ def assign_roles(transcript: Transcript, counselor: str | None = None) -> Transc
     for u in utts:
         u.role = COUNSELOR if u.speaker == chosen else CLIENT
     return transcript
+
+
+def match_speaker(speakers: Sequence[str], name: str) -> str:
+    """The speaker a user means by ``name`` (``--counselor``, the upload form), as the
+    transcript spells it: case and runs of spaces do not matter. One-line error if none."""
+    for speaker in speakers:
+        if _name_key(speaker) == _name_key(name):
+            return speaker
+    known = ", ".join(speakers[:MAX_NAMED]) + (", …" if len(speakers) > MAX_NAMED else "")
+    shown = " ".join(name.split())
+    raise TranscriptError(f"no speaker named {shown!r} in this transcript; its speakers: {known}")
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 def infer_counselor(transcript: Transcript) -> str:

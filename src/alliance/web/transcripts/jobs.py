@@ -7,12 +7,11 @@ truth instead: a worker claims it with one conditional UPDATE (QUEUED -> RUNNING
 never analyse it at once), renews ``heartbeat_at`` from a thread while it runs, and every worker
 requeues transcripts whose lease has expired (a bounded number of attempts, then FAILED with a
 retry button). A worker asked to stop mid-job hands the job back to the queue at once.
+Putting jobs on the queue is :mod:`alliance.web.transcripts.tasks`' part (it imports this module).
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import secrets
 import signal
@@ -21,7 +20,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import FrameType
 
 from django.conf import settings
@@ -30,12 +29,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from alliance.web.transcripts.models import Transcript, TranscriptStatus
+from alliance.web.transcripts.models import Transcript, TranscriptStatus, lease
 
-logger = logging.getLogger(__name__)
-TASK_PATH = "alliance.web.transcripts.tasks.analyse_transcript"
-#: A queued transcript older than this is shown as stalled (is a worker running?).
-QUEUE_PATIENCE = timedelta(minutes=15)
+#: The queue entry point (in :mod:`alliance.web.transcripts.tasks`, which imports this module).
+TASK_PATH = "alliance.web.transcripts.tasks.run_transcript_job"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: Sent by the heartbeat thread to its own process when the lease was taken over.
 LEASE_LOST_SIGNAL = signal.SIGUSR1
@@ -49,31 +46,6 @@ class WorkerStopping(BaseException):
 
 class LeaseLost(BaseException):
     """Another worker took this job over (this one was presumed dead): stop analysing it."""
-
-
-def lease() -> timedelta:
-    return timedelta(seconds=settings.ALLIANCE_JOB_LEASE_SECONDS)
-
-
-def is_stalled(transcript: Transcript, now: datetime | None = None) -> bool:
-    """Pending with no sign of a live worker: running past its lease, or queued for too long."""
-    now = now or timezone.now()
-    beat = transcript.heartbeat_at
-    if transcript.status == TranscriptStatus.RUNNING:
-        return beat is None or beat < now - lease()
-    if transcript.status == TranscriptStatus.QUEUED:
-        return beat is not None and beat < now - QUEUE_PATIENCE
-    return False
-
-
-def enqueue(transcript_id: int) -> None:
-    """Put the analysis on the queue and remember its entry, so a lost entry can be noticed."""
-    from alliance.web.transcripts.tasks import analyse_transcript
-
-    result = analyse_transcript.enqueue(transcript_id)
-    Transcript.objects.filter(pk=transcript_id, status=TranscriptStatus.QUEUED).update(
-        task_id=str(result.id)
-    )
 
 
 def claim(transcript_id: int, task_id: str = "") -> str | None:
@@ -91,8 +63,9 @@ def claim(transcript_id: int, task_id: str = "") -> str | None:
     return owner if taken else None
 
 
-def hand_back(transcript_id: int, owner: str) -> None:
-    """A stopping worker returns its job to the queue; the attempt does not count."""
+def release(transcript_id: int, owner: str) -> bool:
+    """A stopping worker returns its job (it needs a new queue entry: True); the attempt does
+    not count."""
     back = Transcript.objects.filter(
         pk=transcript_id, lease_owner=owner, status=TranscriptStatus.RUNNING
     ).update(
@@ -101,8 +74,7 @@ def hand_back(transcript_id: int, owner: str) -> None:
         heartbeat_at=timezone.now(),
         attempts=F("attempts") - 1,
     )
-    if back:
-        enqueue(transcript_id)
+    return bool(back)
 
 
 @contextmanager
@@ -202,25 +174,29 @@ def stopping_on_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def recover_stale(now: datetime | None = None) -> int:
-    """Requeue (or fail, after too many attempts) jobs no live worker holds; how many."""
+def reclaim_stale(now: datetime | None = None) -> tuple[list[int], int]:
+    """Take back jobs no live worker holds: the ids queued again (each needs a new queue
+    entry) and how many failed after too many attempts."""
     now = now or timezone.now()
     cutoff = now - lease()
     stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
-    recovered = 0
+    requeue: list[int] = []
+    failed = 0
     for t in Transcript.objects.filter(stale, status=TranscriptStatus.RUNNING).only("pk"):
-        recovered += _recover_running(t.pk, stale, now)
+        outcome = _recover_running(t.pk, stale, now)
+        failed += outcome == "failed"
+        requeue += [t.pk] if outcome == "requeued" else []
     queued = Transcript.objects.filter(
         stale, status=TranscriptStatus.QUEUED, text_deleted_at__isnull=True
     )
     for t in queued.only("pk", "task_id"):
-        if not _queue_entry_live(t.task_id, cutoff):
-            recovered += _requeue_lost(t.pk, t.task_id, stale)
+        if not _queue_entry_live(t.task_id, cutoff) and _requeue_lost(t.pk, t.task_id, stale):
+            requeue.append(t.pk)
     _fail_dead_queue_entries(cutoff)
-    return recovered
+    return requeue, failed
 
 
-def _recover_running(pk: int, stale: Q, now: datetime) -> int:
+def _recover_running(pk: int, stale: Q, now: datetime) -> str:
     rows = Transcript.objects.filter(stale, pk=pk, status=TranscriptStatus.RUNNING)
     limit = settings.ALLIANCE_JOB_MAX_ATTEMPTS
     failed = rows.filter(attempts__gte=limit).update(
@@ -231,11 +207,9 @@ def _recover_running(pk: int, stale: Q, now: datetime) -> int:
         "or ran out of memory); retry it, or ask your administrator to check the worker",
     )
     if failed:
-        return 1
+        return "failed"
     requeued = rows.update(status=TranscriptStatus.QUEUED, lease_owner="", heartbeat_at=now)
-    if requeued:
-        enqueue(pk)
-    return requeued
+    return "requeued" if requeued else ""
 
 
 def _queue_entry_live(task_id: str, cutoff: datetime) -> bool:
@@ -247,14 +221,12 @@ def _queue_entry_live(task_id: str, cutoff: datetime) -> bool:
     return DBTaskResult.objects.filter(ready | running, id=key).exists()
 
 
-def _requeue_lost(pk: int, task_id: str, stale: Q) -> int:
+def _requeue_lost(pk: int, task_id: str, stale: Q) -> bool:
     """A queued transcript whose queue entry is gone (or died): queue it again, once."""
     taken = Transcript.objects.filter(
         stale, pk=pk, status=TranscriptStatus.QUEUED, task_id=task_id
     ).update(heartbeat_at=timezone.now())
-    if taken:
-        enqueue(pk)
-    return taken
+    return bool(taken)
 
 
 def _fail_dead_queue_entries(cutoff: datetime) -> None:
@@ -280,22 +252,3 @@ def _uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
-
-
-def supervise_worker() -> None:
-    """Call once as a worker process starts: recover stale jobs now, then every half lease."""
-    with contextlib.suppress(DatabaseError):  # e.g. a locked SQLite file: the reaper retries
-        recover_stale()
-    thread = threading.Thread(target=_reaper, daemon=True, name="alliance-job-reaper")
-    thread.start()
-
-
-def _reaper() -> None:
-    stop = threading.Event()  # never set: the thread ends with the worker process
-    while not stop.wait(settings.ALLIANCE_JOB_LEASE_SECONDS / 2):
-        try:
-            recover_stale()
-        except Exception as exc:  # keep watching; the next round may succeed
-            logger.warning("stale-job check failed (%s); retrying", type(exc).__name__)
-        finally:
-            connection.close()

@@ -7,13 +7,23 @@ text and keep the numbers for supervision and research.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from alliance.web.clinic.models import Session
 from alliance.web.fields import EncryptedTextField
+
+#: A queued transcript older than this is shown as stalled (is a worker running?).
+QUEUE_PATIENCE = timedelta(minutes=15)
+
+
+def lease() -> timedelta:
+    """How long a running job's lease lasts without a heartbeat (see jobs.py)."""
+    return timedelta(seconds=settings.ALLIANCE_JOB_LEASE_SECONDS)
 
 
 class TranscriptStatus(models.TextChoices):
@@ -70,9 +80,12 @@ class Transcript(models.Model):
     @property
     def is_stalled(self) -> bool:
         """Pending, but no worker has shown life for longer than it should (see jobs.py)."""
-        from alliance.web.transcripts.jobs import is_stalled
-
-        return is_stalled(self)
+        now, beat = timezone.now(), self.heartbeat_at
+        if self.status == TranscriptStatus.RUNNING:
+            return beat is None or beat < now - lease()
+        if self.status == TranscriptStatus.QUEUED:
+            return beat is not None and beat < now - QUEUE_PATIENCE
+        return False
 
     @property
     def auto_refresh(self) -> bool:

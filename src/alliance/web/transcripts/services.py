@@ -2,8 +2,8 @@
 
 Uploads are read and checked before anything is stored, so a malformed file leaves the
 session untouched; the reading happens in a child process with a time limit (a hostile file
-never blocks the server), and the (slow) model analysis then runs in a background task whose
-lease is managed by :mod:`alliance.web.transcripts.jobs`.
+never blocks the server), and the (slow) model analysis then runs in a background job
+(:mod:`alliance.web.transcripts.tasks`, its lease in :mod:`alliance.web.transcripts.jobs`).
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from alliance.core.transcripts import report as transcript_report
-from alliance.core.transcripts.analysis import analyze_transcript
 from alliance.core.transcripts.model import TranscriptError
-from alliance.core.transcripts.readers import decode_bytes, read_transcripts
+from alliance.core.transcripts.roles import match_speaker
 from alliance.web.accounts.models import TranscriptDeletion
 from alliance.web.clinic.models import Session
 from alliance.web.limits import MAX_UPLOAD_BYTES
-from alliance.web.transcripts import jobs
+from alliance.web.transcripts import jobs, tasks
 from alliance.web.transcripts.models import Transcript, TranscriptStatus
 
 #: Stored file names are cut to this length (keeping the extension); the name is only a label.
@@ -49,7 +47,8 @@ class ParsedUpload:
 def parse_upload(data: bytes, filename: str) -> ParsedUpload:
     """Decode and read an upload into exactly one transcript, or raise UploadError.
 
-    The reading runs in a child process killed after ``ALLIANCE_UPLOAD_PARSE_SECONDS``.
+    The decoding and reading run once, in a child process killed after
+    ``ALLIANCE_UPLOAD_PARSE_SECONDS``, which returns the decoded text with what it found.
     """
     if not data:
         raise UploadError("the file is empty")
@@ -58,11 +57,7 @@ def parse_upload(data: bytes, filename: str) -> ParsedUpload:
     found = _read_in_child(data)
     if "error" in found:
         raise UploadError(str(found["error"]))
-    try:
-        text, _warnings = decode_bytes(data)  # linear and already known to succeed
-    except TranscriptError as exc:
-        raise UploadError(str(exc)) from exc
-    return ParsedUpload(text, str(found["format"]), [str(s) for s in found["speakers"]])
+    return ParsedUpload(str(found["text"]), str(found["format"]), list(map(str, found["speakers"])))
 
 
 def _read_in_child(data: bytes) -> dict[str, Any]:
@@ -98,10 +93,10 @@ def store_upload(
     """Validate, then store a queued transcript and enqueue its analysis after commit."""
     parsed = parse_upload(data, filename)
     if counselor:
-        speakers = {s.casefold(): s for s in parsed.speakers}
-        if counselor.casefold() not in speakers:
-            raise UploadError(f"no speaker called {counselor!r} in this transcript")
-        counselor = speakers[counselor.casefold()]
+        try:  # stored as the transcript spells it, so the job needs no second match
+            counselor = match_speaker(parsed.speakers, counselor)
+        except TranscriptError as exc:
+            raise UploadError(str(exc)) from None
     with transaction.atomic():
         transcript = Transcript.objects.create(
             session=session,
@@ -112,7 +107,7 @@ def store_upload(
             text=parsed.text,
             heartbeat_at=timezone.now(),
         )
-        transaction.on_commit(lambda: jobs.enqueue(transcript.pk))
+        transaction.on_commit(lambda: tasks.enqueue(transcript.pk))
     return transcript
 
 
@@ -145,7 +140,7 @@ def retry_analysis(transcript: Transcript) -> bool:
         heartbeat_at=timezone.now(),
     )
     if again:
-        transaction.on_commit(lambda: jobs.enqueue(transcript.pk))
+        transaction.on_commit(lambda: tasks.enqueue(transcript.pk))
     return bool(again)
 
 
@@ -155,71 +150,7 @@ def run_analysis(transcript: Transcript) -> Transcript:
     if owner is None:  # taken by a worker, finished or deleted
         transcript.refresh_from_db()
         return transcript
-    return analyse_claimed(transcript, owner)
-
-
-def analyse_claimed(transcript: Transcript, owner: str) -> Transcript:
-    """Analyse a transcript whose lease ``owner`` holds and keep the report (the task's body).
-
-    Every write is fenced by the lease, so a worker that lost it never overwrites the work of
-    the one that took over. Error messages stored or raised here are our own: core messages
-    can name speakers, and the task queue keeps tracebacks in plain text.
-    """
-    rows = Transcript.objects.filter(pk=transcript.pk, lease_owner=owner)
-    try:
-        with jobs.held(transcript.pk, owner):
-            parsed = read_transcripts(str(transcript.text), transcript.source_format or None)[0]
-            counselor = str(transcript.counselor_speaker) or None
-            analysis = analyze_transcript(parsed, counselor=counselor)
-    except (TranscriptError, RecursionError, ValueError):
-        _failed(rows, "the transcript could not be read for analysis")
-    except (jobs.WorkerStopping, KeyboardInterrupt, SystemExit):
-        jobs.hand_back(transcript.pk, owner)  # the next worker picks it up again
-        raise
-    except jobs.LeaseLost:  # another worker runs it now; leave the row to that one
-        raise
-    except BaseException:  # never leave the row "running"
-        _failed(rows, "the analysis failed; retry it, or upload the transcript again")
-        raise RuntimeError("transcript analysis failed") from None
-    else:
-        report = analysis.to_dict()
-        done = {
-            "status": TranscriptStatus.DONE,
-            "error": "",
-            "finished_at": timezone.now(),
-            "lease_owner": "",
-        }
-        kept = rows.filter(text_deleted_at__isnull=True).update(
-            report=json.dumps(report, ensure_ascii=False),
-            timeline=transcript_report.timeline_svg(analysis),
-            metrics=numeric_metrics(report),
-            **done,
-        )
-        if not kept:  # deleted while it ran: keep the numbers only, never the text
-            rows.update(metrics=numeric_metrics(report), **done)
-    transcript.refresh_from_db()
-    return transcript
-
-
-def _failed(rows: Any, message: str) -> None:
-    rows.update(
-        status=TranscriptStatus.FAILED, error=message, finished_at=timezone.now(), lease_owner=""
-    )
-
-
-def numeric_metrics(report: dict[str, Any]) -> dict[str, Any]:
-    """The numbers that may outlive the text: metric values, MI quality and counts."""
-    values: dict[str, Any] = {
-        m["key"]: m["value"] for m in report["metrics"] if m["value"] is not None
-    }
-    counselor_rows = [u for u in report["utterances"] if u["role"] == "counselor"]
-    values.update(
-        mi_quality=report.get("mi_quality"),
-        mi_quality_probability=report.get("mi_quality_probability"),
-        utterances=len(report["utterances"]),
-        counselor_utterances=len(counselor_rows),
-    )
-    return values
+    return tasks.run_claimed(transcript, owner)
 
 
 def delete_transcript(transcript: Transcript) -> str:

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from alliance.core.transcripts import report as transcript_report
+from alliance.core.transcripts import presentation
 from alliance.web.accounts.http import AuthenticatedHttpRequest
 from alliance.web.audit.log import record
 from alliance.web.clinic.access import can_change, get_for
@@ -104,23 +104,16 @@ def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "client": transcript.session.episode.client,
         "session": transcript.session,
         "report": report,
-        "metrics": [_with_evidence(m) for m in report["metrics"]] if report else [],
+        "metrics": presentation.metric_rows(report, EVIDENCE_SHOWN) if report else [],
         "rows": page,
         "page": page,
         "code": code if code in CODE_FILTERS else "",
-        "codes": [(c, c.replace("_", " ")) for c in CODE_FILTERS],
-        "legend": list(transcript_report.COLOURS.items()),
+        "codes": [(c, presentation.code_name(c)) for c in CODE_FILTERS],
+        "legend": presentation.legend(),
         "alliance": _alliance_scores(transcript.session),
         "may_retry": transcript.can_retry and can_change(request.user, transcript.client),
-        "by_id": {u["utterance_id"]: u for u in report["utterances"]} if report else {},
     }
     return render(request, "transcripts/detail.html", context)
-
-
-def _with_evidence(metric: dict[str, Any]) -> dict[str, Any]:
-    ids = metric.get("utterance_ids") or []
-    shown = ids[:EVIDENCE_SHOWN]
-    return {**metric, "evidence": shown, "more_evidence": len(ids) - len(shown)}
 
 
 def _filtered(rows: list[dict[str, Any]], code: str) -> list[dict[str, Any]]:

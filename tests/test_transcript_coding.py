@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -11,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alliance.core.errors import AllianceError
 from alliance.core.transcripts import coding, report
 from alliance.core.transcripts.analysis import analyze_transcript
 from alliance.core.transcripts.empathy import score_pairs
-from alliance.core.transcripts.encoder import get_encoder
+from alliance.core.transcripts.encoder import get_encoder, threads_from_environment
 from alliance.core.transcripts.metrics import session_metrics
 from alliance.core.transcripts.model import Transcript, TranscriptError, Utterance
 from alliance.core.transcripts.readers import read_transcript, read_transcripts
@@ -126,7 +126,7 @@ def test_metrics_carry_the_utterances_behind_them() -> None:
 def test_reports_render() -> None:
     a = analyze_transcript(read_transcript(FIXTURES / "teams.vtt"))
     assert "Reflection-to-question ratio" in report.to_text(a)
-    doc = json.loads(report.to_json(a))
+    doc = a.to_dict()
     assert doc["utterances"][0]["speaker"] == "Dana Reyes"
     page = report.to_html(a)
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page
@@ -199,3 +199,17 @@ def test_fuzz_analysis_never_crashes(turns: list[tuple[str, str]]) -> None:
     assert len(a.rows) == len(turns)
     assert report.to_html(a, full_page=False)
     assert all(m.value is None or m.value >= 0 for m in a.metrics)
+
+
+@pytest.mark.parametrize("raw", ["two", "0", "-1", "1.5", "٣", "999"])
+def test_a_bad_thread_count_names_the_variable(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLIANCE_THREADS", raw)
+    with pytest.raises(AllianceError, match="ALLIANCE_THREADS must be a whole number"):
+        threads_from_environment()
+
+
+def test_the_thread_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ALLIANCE_THREADS", raising=False)
+    assert threads_from_environment() == 0
+    monkeypatch.setenv("ALLIANCE_THREADS", " 3 ")
+    assert threads_from_environment() == 3

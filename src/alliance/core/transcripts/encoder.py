@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from alliance.core.errors import AllianceError
+
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 ONNX_PATH = MODELS_DIR / "minilm-l6-q8.onnx"
 TOKENIZER_PATH = MODELS_DIR / "tokenizer.json"
@@ -24,6 +26,17 @@ MAX_TOKENS = 128
 #: Token cap for transcript utterances: shorter than EPITOME posts, and speed matters there.
 DIALOGUE_TOKENS = 64
 BATCH_SIZE = 32
+
+
+def threads_from_environment() -> int:
+    """``ALLIANCE_THREADS`` (threads for model inference), 0 when unset; a bad value is an error
+    that names the variable rather than a bare ``ValueError`` deep in a worker."""
+    raw = os.environ.get("ALLIANCE_THREADS", "").strip()
+    if not raw:
+        return 0
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 256:
+        raise AllianceError(f"ALLIANCE_THREADS must be a whole number from 1 to 256, not {raw!r}")
+    return int(raw)
 
 
 class Encoder:
@@ -43,7 +56,7 @@ class Encoder:
         self.tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer.no_padding()
         opts = ort.SessionOptions()
-        n = threads or int(os.environ.get("ALLIANCE_THREADS", "0")) or (os.cpu_count() or 1)
+        n = threads or threads_from_environment() or (os.cpu_count() or 1)
         opts.intra_op_num_threads = n
         opts.inter_op_num_threads = 1
         path = model_path or ONNX_PATH

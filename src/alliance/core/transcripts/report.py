@@ -8,7 +8,6 @@ full page or as a fragment the web app can embed.
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 from alliance.core.transcripts.analysis import CODE_COLUMNS, SessionAnalysis
@@ -30,10 +29,6 @@ def utterance_rows(analysis: SessionAnalysis, with_text: bool = False) -> list[d
     if with_text:
         cols.append("text")
     return [{c: r.get(c) if r.get(c) is not None else "" for c in cols} for r in analysis.rows]
-
-
-def to_json(analysis: SessionAnalysis) -> str:
-    return json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False)
 
 
 def to_text(analysis: SessionAnalysis, examples: int = 3) -> str:

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 import pyotp
 import segno
@@ -43,7 +42,7 @@ class Enrolment:
     secret_groups: str
 
 
-def required_for(user: Any) -> bool:
+def required_for(user: User) -> bool:
     """Whether the user must use a second factor: always for platform operators (they reach
     every clinic through Django admin), else as the user's clinic requires for their role."""
     if user.is_platform_operator:
@@ -54,7 +53,7 @@ def required_for(user: Any) -> bool:
     return any(user.role in value.split(",") for value in roles)
 
 
-def is_enrolled(user: Any) -> bool:
+def is_enrolled(user: User) -> bool:
     return TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
 
 

@@ -37,7 +37,7 @@ from alliance.core.alerts import (
     fit_reference,
     from_arrays,
 )
-from alliance.web.accounts.models import Role
+from alliance.web.accounts.models import Role, User
 from alliance.web.alerts.models import Alert, AlertStatus, ReferenceState, Severity
 from alliance.web.clinic.models import Administration, AdministrationStatus, Client, Episode
 
@@ -187,7 +187,7 @@ def _apply(episode: Episode, alert: Alert | None, verb: Verb, finding: Finding) 
     return alert
 
 
-def acknowledge(alert: Alert, user: Any, note: str) -> bool:
+def acknowledge(alert: Alert, user: User, note: str) -> bool:
     """Acknowledge an open alert; False if it was not open (already acknowledged or resolved),
     so a stale tab cannot overwrite a colleague's note or revive a resolved alert."""
     updated = Alert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(

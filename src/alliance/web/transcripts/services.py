@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from alliance.core.transcripts.model import TranscriptError
 from alliance.core.transcripts.roles import match_speaker
-from alliance.web.accounts.models import TranscriptDeletion
+from alliance.web.accounts.models import TranscriptDeletion, User
 from alliance.web.clinic.models import Session
 from alliance.web.limits import MAX_UPLOAD_BYTES
 from alliance.web.transcripts import jobs, tasks
@@ -88,7 +88,7 @@ def _read_in_child(data: bytes) -> dict[str, Any]:
 
 
 def store_upload(
-    session: Session, user: Any, data: bytes, filename: str, counselor: str = ""
+    session: Session, user: User, data: bytes, filename: str, counselor: str = ""
 ) -> Transcript:
     """Validate, then store a queued transcript and enqueue its analysis after commit."""
     parsed = parse_upload(data, filename)

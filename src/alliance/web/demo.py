@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import datetime
 import random
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from alliance.core.instruments import Instrument
 from alliance.demo_data import transcript_path
 from alliance.web.accounts.models import Clinic, Role, Team
 from alliance.web.alerts.services import refresh_alerts
@@ -30,79 +28,11 @@ from alliance.web.clinic.services import (
     record_administration,
 )
 from alliance.web.clinic.services import registry as instrument_registry
+from alliance.web.demo_profiles import EARLIER, PROFILES, Profile, spread, target
 from alliance.web.transcripts.services import run_analysis, store_upload
 
 SEED = 20240501
 LOGINS = ("admin", "supervisor", "counselor", "counselor2")
-
-
-@dataclass(frozen=True)
-class Profile:
-    """One synthetic client: PHQ-9 / GAD-7 totals and alliance means at first and last session."""
-
-    name: str
-    counselor: str
-    sessions: int
-    phq9: tuple[float, float]
-    gad7: tuple[float, float]
-    alliance: tuple[float, float]
-    rupture_at: int | None = None
-    risk_at_last: bool = False
-    last_unmeasured: bool = False
-    transcripts: tuple[tuple[int, str], ...] = ()  # (session number, bundled transcript file)
-    returning: bool = False  # an earlier, discharged episode a year before this one
-
-
-#: The earlier episode of a returning client: it went well, then life got hard again.
-EARLIER = Profile("", "", 10, (16, 7), (12, 5), (4.3, 4.7))
-
-
-PROFILES = (
-    Profile("Sam K.", "counselor", 12, (19, 6), (15, 5), (4.2, 4.8), returning=True),
-    Profile("Jo M.", "counselor", 10, (14, 13), (12, 12), (4.0, 4.2), last_unmeasured=True),
-    Profile("Lee T.", "counselor", 8, (9, 18), (8, 15), (4.4, 3.6)),
-    Profile(
-        "Ana R.",
-        "counselor",
-        14,
-        (17, 10),
-        (13, 8),
-        (4.6, 4.6),
-        rupture_at=14,
-        transcripts=((13, "strong_session.vtt"), (14, "weak_session.vtt")),
-    ),
-    Profile("Chris P.", "counselor", 6, (15, 17), (11, 12), (4.4, 4.2), risk_at_last=True),
-    Profile("Dee W.", "counselor2", 20, (21, 4), (17, 4), (4.0, 4.9)),
-    Profile("Max H.", "counselor2", 6, (11, 11), (9, 10), (4.5, 4.4)),
-    Profile("Nia O.", "counselor2", 9, (13, 7), (16, 9), (3.8, 4.5)),
-    Profile("Pat Q.", "counselor3", 7, (16, 12), (14, 11), (4.3, 4.4)),
-    Profile("Ray S.", "counselor3", 11, (12, 16), (10, 13), (4.5, 4.1)),
-)
-
-
-def _spread(instrument: Instrument, target: float, rng: random.Random) -> dict[str, int]:
-    """Item answers whose total (sum or mean) is close to ``target``."""
-    n = len(instrument.items)
-    low, high = int(instrument.min_value), int(instrument.max_value)
-    total = round(target * n) if instrument.scoring_method == "mean" else round(target)
-    total = max(low * n, min(high * n, total))
-    values = [low] * n
-    order = list(range(n))
-    while sum(values) < total:
-        rng.shuffle(order)
-        for i in order:
-            if sum(values) < total and values[i] < high:
-                values[i] += 1
-    return {item.id: v for item, v in zip(instrument.items, values, strict=True)}
-
-
-def _target(
-    span: tuple[float, float], number: int, count: int, rng: random.Random, noise: float = 1.5
-) -> float:
-    """A straight line from first to last session plus a little noise."""
-    first, last = span
-    fraction = (number - 1) / max(count - 1, 1)
-    return first + (last - first) * fraction + rng.uniform(-noise, noise)
 
 
 def _staff(password: str) -> dict[str, Any]:
@@ -159,15 +89,15 @@ def _course(
         if profile.last_unmeasured and number == profile.sessions:
             continue
         when = timezone.make_aware(datetime.datetime.combine(date, datetime.time(10)))
-        answers = _spread(phq9, _target(profile.phq9, number, profile.sessions, rng), rng)
+        answers = spread(phq9, target(profile.phq9, number, profile.sessions, rng), rng)
         answers["phq9_9"] = 2 if profile.risk_at_last and number == profile.sessions else 0
         record_administration(session, phq9, answers, "link", when)
-        gad = _spread(gad7, _target(profile.gad7, number, profile.sessions, rng), rng)
+        gad = spread(gad7, target(profile.gad7, number, profile.sessions, rng), rng)
         record_administration(session, gad7, gad, "link", when)
-        mean = _target(profile.alliance, number, profile.sessions, rng, noise=0.2)
+        mean = target(profile.alliance, number, profile.sessions, rng, noise=0.2)
         if profile.rupture_at is not None and number == profile.rupture_at:
             mean = 2.6
-        record_administration(session, ac, _spread(ac, mean, rng), "link", when)
+        record_administration(session, ac, spread(ac, mean, rng), "link", when)
         refresh_alerts(episode)  # as after each real submission, so alert history builds up
         for _number, name in (t for t in profile.transcripts if t[0] == number):
             _analysed_transcript(session, counselor, name)

@@ -30,7 +30,7 @@ from alliance.web.clinic.models import (
 )
 from alliance.web.clinic.services import ensure_clinic_instruments, scored_administration
 from alliance.web.clinic.services import registry as instrument_registry
-from alliance.web.demo import PROFILES, Profile, _spread, _target
+from alliance.web.demo_profiles import PROFILES, Profile, spread, target
 
 PER_COUNSELOR = 40
 SESSIONS = 10
@@ -148,16 +148,16 @@ def _administrations(profile: Profile, session: Session, rng: random.Random) -> 
     reg = instrument_registry()
     phq9, gad7, ac = reg.get("phq9"), reg.get("gad7"), reg.get("alliance_check")
     when = timezone.make_aware(datetime.datetime.combine(session.date, datetime.time(10)))
-    answers = _spread(phq9, _target(profile.phq9, number, count, rng), rng)
-    anxiety = _spread(gad7, _target(profile.gad7, number, count, rng), rng)
+    answers = spread(phq9, target(profile.phq9, number, count, rng), rng)
+    anxiety = spread(gad7, target(profile.gad7, number, count, rng), rng)
     answers["phq9_9"] = 2 if profile.risk_at_last and number == count else 0
-    mean = _target(profile.alliance, number, count, rng, noise=0.2)
+    mean = target(profile.alliance, number, count, rng, noise=0.2)
     if profile.rupture_at is not None and number == profile.rupture_at:
         mean = 2.6
     return [
         scored_administration(session, phq9, answers, "link", when),
         scored_administration(session, gad7, anxiety, "link", when),
-        scored_administration(session, ac, _spread(ac, mean, rng), "link", when),
+        scored_administration(session, ac, spread(ac, mean, rng), "link", when),
     ]
 
 

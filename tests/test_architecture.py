@@ -15,3 +15,17 @@ def test_core_imports_no_web_framework_or_cli() -> None:
         [str(lint), "--no-cache"], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    """No import cycle anywhere in alliance, function-level imports included."""
+    import grimp
+
+    graph = grimp.build_graph("alliance", cache_dir=None)
+    cycles = [
+        (module, other)
+        for module in sorted(graph.modules)
+        for other in graph.find_modules_directly_imported_by(module)
+        if other != module and graph.chain_exists(importer=other, imported=module)
+    ]
+    assert cycles == []

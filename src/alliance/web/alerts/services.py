@@ -28,6 +28,7 @@ from alliance.core.alerts import (
     Finding,
     Frame,
     Key,
+    Kind,
     Observation,
     Reference,
     Stored,
@@ -39,19 +40,25 @@ from alliance.core.alerts import (
 )
 from alliance.web.accounts.models import Role
 from alliance.web.alerts.models import Alert, AlertStatus, ReferenceState, Severity
-from alliance.web.clinic.models import Administration, AdministrationStatus, Client, Episode
+from alliance.web.clinic.models import (
+    Administration,
+    AdministrationStatus,
+    Client,
+    Episode,
+    Session,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def observations_for(episode: Episode) -> list[Observation]:
-    done = (
-        Administration.objects.filter(
-            session__episode=episode, status=AdministrationStatus.COMPLETED
-        )
-        .select_related("session")
-        .order_by("session__number", "instrument")
+def observations_for(episode: Episode, session: Session | None = None) -> list[Observation]:
+    """The episode's completed administrations (only ``session``'s, when given)."""
+    done = Administration.objects.filter(
+        session__episode=episode, status=AdministrationStatus.COMPLETED
     )
+    if session is not None:
+        done = done.filter(session=session)
+    done = done.select_related("session").order_by("session__number", "instrument")
     return [
         Observation(
             client_id=str(episode.client_id),
@@ -157,6 +164,49 @@ def refresh_alerts(episode: Episode) -> list[Alert]:
     return touched
 
 
+def raise_risk_alerts(episode: Episode, session: Session) -> list[Alert]:
+    """The part of a refresh a client's submission waits for: raise an alert for each new risk
+    answer in ``session``. Reads only that session's answers and the episode's risk alerts; the
+    caller holds the client's lock. The emails go later (``notify_pending``), by the background
+    refresh, so no mail server holds the request."""
+    rows = Alert.objects.filter(episode=episode, kind=Kind.RISK.value)
+    stored = [(_key(a), Stored(a.status, a.session_number)) for a in rows]
+    raised = []
+    for action in evaluate_episode(observations_for(episode, session), stored, alert_config()):
+        finding = action.finding
+        if action.verb == Verb.RAISE and finding is not None and finding.kind == Kind.RISK:
+            raised.append(
+                Alert.objects.create(
+                    client_id=episode.client_id,
+                    episode=episode,
+                    kind=finding.kind,
+                    rule=finding.rule,
+                    instrument=finding.instrument,
+                    notify_pending=finding.severity == Severity.SAFETY,
+                    **_values(finding),
+                )
+            )
+    return raised
+
+
+def send_pending_notifications(episode_id: int) -> bool:
+    """Email each safety alert of the episode still waiting for its email; False if one failed
+    (it stays waiting, so the next refresh of the episode retries it)."""
+    delivered = True
+    pending = Alert.objects.filter(episode_id=episode_id, notify_pending=True)
+    for alert in pending.select_related("client__counselor"):
+        # Claimed first: two workers never email the same alert twice.
+        if not Alert.objects.filter(pk=alert.pk, notify_pending=True).update(notify_pending=False):
+            continue
+        try:
+            deliver_safety_alert(alert)
+        except Exception as exc:
+            logger.error("safety alert email failed (alert %s): %s", alert.pk, type(exc).__name__)
+            Alert.objects.filter(pk=alert.pk).update(notify_pending=True)
+            delivered = False
+    return delivered
+
+
 def _values(finding: Finding) -> dict[str, Any]:
     return {
         "session_number": finding.session,
@@ -205,6 +255,15 @@ def notify_safety_alert(alert: Alert) -> int:
     The message carries no PHI (no name, no answers): only that a safety alert exists and where
     to see it, since email leaves the clinic's control.
     """
+    try:
+        return deliver_safety_alert(alert)
+    except Exception as exc:  # the answers are saved; the alert shows on the dashboard regardless
+        logger.error("safety alert email failed (alert %s): %s", alert.pk, type(exc).__name__)
+        return 0
+
+
+def deliver_safety_alert(alert: Alert) -> int:
+    """Send the safety alert email (no PHI); raises if the mail server fails."""
     recipients = _safety_recipients(alert.client)
     if not recipients:
         return 0
@@ -214,11 +273,7 @@ def notify_safety_alert(alert: Alert) -> int:
         "Follow your clinic's risk protocol. "
         f"Open alliance to see it: {settings.ALLIANCE_BASE_URL.rstrip('/')}{path}\n"
     )
-    try:
-        return send_mail("alliance: safety alert", body, None, recipients, fail_silently=False)
-    except Exception as exc:  # the answers are saved; the alert shows on the dashboard regardless
-        logger.error("safety alert email failed (alert %s): %s", alert.pk, type(exc).__name__)
-        return 0
+    return send_mail("alliance: safety alert", body, None, recipients, fail_silently=False)
 
 
 def _safety_recipients(client: Client) -> list[str]:

@@ -19,7 +19,11 @@ from django.utils import timezone
 from django_tasks import task
 
 from alliance.web.alerts.models import AlertRefresh
-from alliance.web.alerts.services import refresh_alerts, send_pending_notifications
+from alliance.web.alerts.services import (
+    fitted_reference,
+    refresh_alerts,
+    send_pending_notifications,
+)
 from alliance.web.clinic.models import Episode
 
 
@@ -50,6 +54,8 @@ def run_refresh(episode_id: int) -> str:
     episode = Episode.objects.select_related("client").filter(pk=episode_id).first()
     if episode is None:
         return "episode gone"
+    if episode.closed_on is None:  # fit (or find cached) outside the write lock SQLite takes
+        fitted_reference(episode.client.clinic_id)
     with transaction.atomic():
         refresh_alerts(episode)  # locks the client first, as a submission does
         if delivered:

@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from alliance.web.alerts.models import Alert, AlertRefresh
 from alliance.web.alerts.services import refresh_alerts
-from alliance.web.alerts.tasks import recover_refreshes, run_refresh
+from alliance.web.alerts.tasks import recover_refreshes, request_refresh, run_refresh
 
 from .test_web_feedback import new_link
 from .web_fixtures import GAD7_ANSWERS, PHQ9_RISK, World
@@ -103,3 +103,14 @@ def test_recovery_queues_markers_left_behind_once(
     assert recover_refreshes(later) == 0  # a second worker recovering at once queues nothing
     assert DBTaskResult.objects.filter(status="READY").count() == 1
     assert AlertRefresh.objects.filter(pk=episode_id).exists()
+
+
+def test_two_requests_for_one_episode_keep_one_marker_and_one_refresh(world: World) -> None:
+    episode = world.own.current_episode()
+    assert episode is not None
+    request_refresh(episode)
+    request_refresh(episode)  # a second submission before the worker ran
+    assert AlertRefresh.objects.filter(pk=episode.pk).count() == 1
+    assert DBTaskResult.objects.filter(status="READY").count() == 2
+    assert run_refresh(episode.pk) == "refreshed"
+    assert run_refresh(episode.pk) == "nothing to do"

@@ -73,7 +73,7 @@ def test_the_worker_refreshes_a_submitted_episode(site: Site) -> None:
 def test_a_refresh_whose_worker_died_is_redone_by_the_next_worker(site: Site) -> None:
     episode_id = _submit(site)
     # The worker was killed mid-job: its entry is left RUNNING (never run again by the queue).
-    site.query("UPDATE django_tasks_database_dbtaskresult SET status = 'RUNNING'")
+    site.query("UPDATE django_tasks_database_dbtaskresult SET status = 'RUNNING' RETURNING id")
     time.sleep(LEASE_SECONDS + 1)  # a wait, not a timing assertion: the marker's lease expires
     _batch(site)  # start-up recovery queues the marked episode again, and the batch runs it
     assert "alliance_rupture" in _kinds(site, episode_id)

@@ -37,8 +37,11 @@ def request_refresh(episode: Episode) -> None:
     """Inside the submitting transaction: mark the episode for a refresh and queue it (the queue
     entry is a row in the same transaction, so both exist once the submission does)."""
     now = timezone.now()
-    AlertRefresh.objects.update_or_create(
-        episode=episode, defaults={"requested_at": now, "enqueued_at": now}
+    AlertRefresh.objects.bulk_create(  # one upsert statement
+        [AlertRefresh(episode=episode, requested_at=now, enqueued_at=now)],
+        update_conflicts=True,
+        unique_fields=["episode"],
+        update_fields=["requested_at", "enqueued_at"],
     )
     refresh_episode_alerts.enqueue(episode.pk)
 

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alliance.core.alerts import (
+    Action,
     AlertConfig,
     Finding,
     Frame,
@@ -139,22 +140,62 @@ def _key(alert: Alert) -> Key:
 @transaction.atomic
 def refresh_alerts(episode: Episode) -> list[Alert]:
     """Apply the core's lifecycle plan; returns the alerts raised, re-raised or updated."""
-    clinic_id = episode.client.clinic_id
-    # Before the lock: a measure in a closed episode changes the reference; otherwise it's cached.
-    if episode.closed_on is not None:
-        reference = reference_changed(clinic_id)
-    else:
-        reference = fitted_reference(clinic_id)
+    reference = _reference_for(episode)
     # Lock the client first: two submissions for one client must not raise the same alert twice.
     Client.objects.select_for_update().get(pk=episode.client_id)
-    rows = list(
-        Alert.objects.select_for_update().filter(episode=episode).order_by("raised_at", "id")
+    return _carry_out(episode, *_plan(episode, reference, lock=True))
+
+
+def refresh_alerts_planned_first(episode: Episode) -> list[Alert]:
+    """:func:`refresh_alerts` for the background job: the core plans from a read taken outside
+    any transaction, so SQLite (whose write transactions lock the whole file) never holds a
+    client's submission while it evaluates; the plan is applied under the client's lock only if
+    the episode's answers and alerts are still what it read, else planned again there."""
+    reference = _reference_for(episode)
+    seen = _inputs(episode)
+    planned = _plan(episode, reference)
+    with transaction.atomic():
+        Client.objects.select_for_update().get(pk=episode.client_id)
+        if _inputs(episode, lock=True) != seen:  # a submission or a colleague came in between
+            planned = _plan(episode, reference, lock=True)
+        return _carry_out(episode, *planned)
+
+
+def _reference_for(episode: Episode) -> Reference | None:
+    """A measure in a closed episode changes the reference; otherwise it's cached."""
+    if episode.closed_on is not None:
+        return reference_changed(episode.client.clinic_id)
+    return fitted_reference(episode.client.clinic_id)
+
+
+def _inputs(episode: Episode, lock: bool = False) -> tuple[list[Any], list[Any]]:
+    """What a plan depends on: the episode's alerts' states and its completed answers."""
+    alerts = Alert.objects.filter(episode=episode)
+    if lock:
+        alerts = alerts.select_for_update()
+    states = list(alerts.order_by("id").values_list("id", "status", "session_number"))
+    done = Administration.objects.filter(
+        session__episode=episode, status=AdministrationStatus.COMPLETED
     )
+    return states, list(done.order_by("id").values_list("id", "completed_at", "total"))
+
+
+def _plan(
+    episode: Episode, reference: Reference | None, lock: bool = False
+) -> tuple[list[Action], dict[Key, Alert]]:
+    """The core's lifecycle actions, and the newest stored alert of each key."""
+    rows = Alert.objects.filter(episode=episode).order_by("raised_at", "id")
+    if lock:
+        rows = rows.select_for_update()
     stored = [(_key(a), Stored(a.status, a.session_number)) for a in rows]
     newest: dict[Key, Alert] = {_key(a): a for a in rows}
-    observations = observations_for(episode)
+    actions = evaluate_episode(observations_for(episode), stored, alert_config(), reference)
+    return actions, newest
+
+
+def _carry_out(episode: Episode, actions: list[Action], newest: dict[Key, Alert]) -> list[Alert]:
     touched = []
-    for action in evaluate_episode(observations, stored, alert_config(), reference):
+    for action in actions:
         alert = newest.get(action.key)
         if action.verb == Verb.RESOLVE and alert is not None:
             alert.status = AlertStatus.RESOLVED

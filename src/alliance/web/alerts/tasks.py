@@ -14,14 +14,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
 from alliance.web.alerts.models import AlertRefresh
 from alliance.web.alerts.services import (
-    fitted_reference,
-    refresh_alerts,
+    refresh_alerts_planned_first,
     send_pending_notifications,
 )
 from alliance.web.clinic.models import Episode
@@ -57,14 +55,11 @@ def run_refresh(episode_id: int) -> str:
     episode = Episode.objects.select_related("client").filter(pk=episode_id).first()
     if episode is None:
         return "episode gone"
-    if episode.closed_on is None:  # fit (or find cached) outside the write lock SQLite takes
-        fitted_reference(episode.client.clinic_id)
-    with transaction.atomic():
-        refresh_alerts(episode)  # locks the client first, as a submission does
-        if delivered:
-            AlertRefresh.objects.filter(
-                pk=episode_id, requested_at__lte=marker.requested_at
-            ).delete()
+    # Not inside a transaction of ours: it plans before it locks (a crash before the marker
+    # is deleted only means one more, idempotent, refresh).
+    refresh_alerts_planned_first(episode)
+    if delivered:
+        AlertRefresh.objects.filter(pk=episode_id, requested_at__lte=marker.requested_at).delete()
     return "refreshed" if delivered else "refreshed; an email is still to be sent"
 
 

@@ -18,7 +18,7 @@ from alliance.web.clinic.models import Client, Episode
 from alliance.web.fields import EncryptedTextField
 
 AlertStatus = Status  # the web app's name for the core's alert statuses
-__all__ = ["SEVERITY_RANK", "Alert", "AlertStatus", "ReferenceState", "Severity"]
+__all__ = ["SEVERITY_RANK", "Alert", "AlertRefresh", "AlertStatus", "ReferenceState", "Severity"]
 
 
 def choices(vocabulary: type[StrEnum]) -> list[tuple[str, str]]:
@@ -49,6 +49,9 @@ class Alert(models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     note = EncryptedTextField(blank=True, default="")
+    #: A safety alert raised while a client submitted: its email is still to be sent (by the
+    #: background refresh, so a slow mail server never holds the client's request).
+    notify_pending = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["status", "-raised_at"]
@@ -91,3 +94,21 @@ class ReferenceState(models.Model):
 
     def __str__(self) -> str:
         return f"reference of clinic {self.clinic_id} ({self.token})"
+
+
+class AlertRefresh(models.Model):
+    """An episode whose alerts (other than risk) still need recomputing after a submission.
+
+    Written in the submitting transaction and deleted by the background job that refreshed
+    them, so a worker that dies first leaves the row behind and the next worker redoes it.
+    ``requested_at`` tells a job whether a newer submission came in while it ran;
+    ``enqueued_at`` when the row last got a queue entry (recovery re-enqueues old ones)."""
+
+    episode = models.OneToOneField(
+        Episode, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    enqueued_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"alert refresh for episode {self.episode_id}"

@@ -24,10 +24,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alliance.core.alerts import (
+    Action,
     AlertConfig,
     Finding,
     Frame,
     Key,
+    Kind,
     Observation,
     Reference,
     Stored,
@@ -39,19 +41,25 @@ from alliance.core.alerts import (
 )
 from alliance.web.accounts.models import Role, User
 from alliance.web.alerts.models import Alert, AlertStatus, ReferenceState, Severity
-from alliance.web.clinic.models import Administration, AdministrationStatus, Client, Episode
+from alliance.web.clinic.models import (
+    Administration,
+    AdministrationStatus,
+    Client,
+    Episode,
+    Session,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def observations_for(episode: Episode) -> list[Observation]:
-    done = (
-        Administration.objects.filter(
-            session__episode=episode, status=AdministrationStatus.COMPLETED
-        )
-        .select_related("session")
-        .order_by("session__number", "instrument")
+def observations_for(episode: Episode, session: Session | None = None) -> list[Observation]:
+    """The episode's completed administrations (only ``session``'s, when given)."""
+    done = Administration.objects.filter(
+        session__episode=episode, status=AdministrationStatus.COMPLETED
     )
+    if session is not None:
+        done = done.filter(session=session)
+    done = done.select_related("session").order_by("session__number", "instrument")
     return [
         Observation(
             client_id=str(episode.client_id),
@@ -132,22 +140,62 @@ def _key(alert: Alert) -> Key:
 @transaction.atomic
 def refresh_alerts(episode: Episode) -> list[Alert]:
     """Apply the core's lifecycle plan; returns the alerts raised, re-raised or updated."""
-    clinic_id = episode.client.clinic_id
-    # Before the lock: a measure in a closed episode changes the reference; otherwise it's cached.
-    if episode.closed_on is not None:
-        reference = reference_changed(clinic_id)
-    else:
-        reference = fitted_reference(clinic_id)
+    reference = _reference_for(episode)
     # Lock the client first: two submissions for one client must not raise the same alert twice.
     Client.objects.select_for_update().get(pk=episode.client_id)
-    rows = list(
-        Alert.objects.select_for_update().filter(episode=episode).order_by("raised_at", "id")
+    return _carry_out(episode, *_plan(episode, reference, lock=True))
+
+
+def refresh_alerts_planned_first(episode: Episode) -> list[Alert]:
+    """:func:`refresh_alerts` for the background job: the core plans from a read taken outside
+    any transaction, so SQLite (whose write transactions lock the whole file) never holds a
+    client's submission while it evaluates; the plan is applied under the client's lock only if
+    the episode's answers and alerts are still what it read, else planned again there."""
+    reference = _reference_for(episode)
+    seen = _inputs(episode)
+    planned = _plan(episode, reference)
+    with transaction.atomic():
+        Client.objects.select_for_update().get(pk=episode.client_id)
+        if _inputs(episode, lock=True) != seen:  # a submission or a colleague came in between
+            planned = _plan(episode, reference, lock=True)
+        return _carry_out(episode, *planned)
+
+
+def _reference_for(episode: Episode) -> Reference | None:
+    """A measure in a closed episode changes the reference; otherwise it's cached."""
+    if episode.closed_on is not None:
+        return reference_changed(episode.client.clinic_id)
+    return fitted_reference(episode.client.clinic_id)
+
+
+def _inputs(episode: Episode, lock: bool = False) -> tuple[list[Any], list[Any]]:
+    """What a plan depends on: the episode's alerts' states and its completed answers."""
+    alerts = Alert.objects.filter(episode=episode)
+    if lock:
+        alerts = alerts.select_for_update()
+    states = list(alerts.order_by("id").values_list("id", "status", "session_number"))
+    done = Administration.objects.filter(
+        session__episode=episode, status=AdministrationStatus.COMPLETED
     )
+    return states, list(done.order_by("id").values_list("id", "completed_at", "total"))
+
+
+def _plan(
+    episode: Episode, reference: Reference | None, lock: bool = False
+) -> tuple[list[Action], dict[Key, Alert]]:
+    """The core's lifecycle actions, and the newest stored alert of each key."""
+    rows = Alert.objects.filter(episode=episode).order_by("raised_at", "id")
+    if lock:
+        rows = rows.select_for_update()
     stored = [(_key(a), Stored(a.status, a.session_number)) for a in rows]
     newest: dict[Key, Alert] = {_key(a): a for a in rows}
-    observations = observations_for(episode)
+    actions = evaluate_episode(observations_for(episode), stored, alert_config(), reference)
+    return actions, newest
+
+
+def _carry_out(episode: Episode, actions: list[Action], newest: dict[Key, Alert]) -> list[Alert]:
     touched = []
-    for action in evaluate_episode(observations, stored, alert_config(), reference):
+    for action in actions:
         alert = newest.get(action.key)
         if action.verb == Verb.RESOLVE and alert is not None:
             alert.status = AlertStatus.RESOLVED
@@ -155,6 +203,49 @@ def refresh_alerts(episode: Episode) -> list[Alert]:
         elif action.finding is not None:
             touched.append(_apply(episode, alert, action.verb, action.finding))
     return touched
+
+
+def raise_risk_alerts(episode: Episode, session: Session) -> list[Alert]:
+    """The part of a refresh a client's submission waits for: raise an alert for each new risk
+    answer in ``session``. Reads only that session's answers and the episode's risk alerts; the
+    caller holds the client's lock. The emails go later (``notify_pending``), by the background
+    refresh, so no mail server holds the request."""
+    rows = Alert.objects.filter(episode=episode, kind=Kind.RISK.value)
+    stored = [(_key(a), Stored(a.status, a.session_number)) for a in rows]
+    raised = []
+    for action in evaluate_episode(observations_for(episode, session), stored, alert_config()):
+        finding = action.finding
+        if action.verb == Verb.RAISE and finding is not None and finding.kind == Kind.RISK:
+            raised.append(
+                Alert.objects.create(
+                    client_id=episode.client_id,
+                    episode=episode,
+                    kind=finding.kind,
+                    rule=finding.rule,
+                    instrument=finding.instrument,
+                    notify_pending=finding.severity == Severity.SAFETY,
+                    **_values(finding),
+                )
+            )
+    return raised
+
+
+def send_pending_notifications(episode_id: int) -> bool:
+    """Email each safety alert of the episode still waiting for its email; False if one failed
+    (it stays waiting, so the next refresh of the episode retries it)."""
+    delivered = True
+    pending = Alert.objects.filter(episode_id=episode_id, notify_pending=True)
+    for alert in pending.select_related("client__counselor"):
+        # Claimed first: two workers never email the same alert twice.
+        if not Alert.objects.filter(pk=alert.pk, notify_pending=True).update(notify_pending=False):
+            continue
+        try:
+            deliver_safety_alert(alert)
+        except Exception as exc:
+            logger.error("safety alert email failed (alert %s): %s", alert.pk, type(exc).__name__)
+            Alert.objects.filter(pk=alert.pk).update(notify_pending=True)
+            delivered = False
+    return delivered
 
 
 def _values(finding: Finding) -> dict[str, Any]:
@@ -205,6 +296,15 @@ def notify_safety_alert(alert: Alert) -> int:
     The message carries no PHI (no name, no answers): only that a safety alert exists and where
     to see it, since email leaves the clinic's control.
     """
+    try:
+        return deliver_safety_alert(alert)
+    except Exception as exc:  # the answers are saved; the alert shows on the dashboard regardless
+        logger.error("safety alert email failed (alert %s): %s", alert.pk, type(exc).__name__)
+        return 0
+
+
+def deliver_safety_alert(alert: Alert) -> int:
+    """Send the safety alert email (no PHI); raises if the mail server fails."""
     recipients = _safety_recipients(alert.client)
     if not recipients:
         return 0
@@ -214,11 +314,7 @@ def notify_safety_alert(alert: Alert) -> int:
         "Follow your clinic's risk protocol. "
         f"Open alliance to see it: {settings.ALLIANCE_BASE_URL.rstrip('/')}{path}\n"
     )
-    try:
-        return send_mail("alliance: safety alert", body, None, recipients, fail_silently=False)
-    except Exception as exc:  # the answers are saved; the alert shows on the dashboard regardless
-        logger.error("safety alert email failed (alert %s): %s", alert.pk, type(exc).__name__)
-        return 0
+    return send_mail("alliance: safety alert", body, None, recipients, fail_silently=False)
 
 
 def _safety_recipients(client: Client) -> list[str]:

@@ -21,8 +21,9 @@ from alliance.core.errors import InvalidAnswersError
 from alliance.core.instruments import Instrument
 from alliance.core.scoring import Answer, normalise_answers
 from alliance.web.accounts.models import Throttle, User
-from alliance.web.alerts.services import refresh_alerts
-from alliance.web.clinic.models import AdministrationStatus, Session
+from alliance.web.alerts.services import raise_risk_alerts
+from alliance.web.alerts.tasks import request_refresh
+from alliance.web.clinic.models import AdministrationStatus, Client, Session
 from alliance.web.clinic.services import (
     instruments_for_session,
     record_administration,
@@ -143,7 +144,11 @@ def recorded_as_given(link: FeedbackLink, given: Draft) -> bool:
 
 def submit(link: FeedbackLink, draft: Draft, last: Instrument, answers: dict[str, Answer]) -> int:
     """Record this browser's answers (its ``draft`` and the last page) once; returns how many
-    instruments were recorded."""
+    instruments were recorded.
+
+    Only what the client's "thank you" must wait for happens here: the answers, their scores and
+    any risk alert. The episode's other alerts and the safety emails are queued
+    (``alerts.tasks``) in the same transaction. Locks are taken link first, then the client."""
     with transaction.atomic():
         locked = (
             FeedbackLink.objects.select_for_update()
@@ -157,6 +162,8 @@ def submit(link: FeedbackLink, draft: Draft, last: Instrument, answers: dict[str
         missing = [i.short_title for i in instruments if i.id not in given]
         if missing:
             raise InvalidAnswersError(f"Please answer {', '.join(missing)} first.")
+        episode = locked.session.episode
+        list(Client.objects.select_for_update().filter(pk=episode.client_id).values_list("pk"))
         done = set(
             locked.session.administrations.filter(
                 status=AdministrationStatus.COMPLETED
@@ -169,5 +176,6 @@ def submit(link: FeedbackLink, draft: Draft, last: Instrument, answers: dict[str
                 )
         locked.used_at = timezone.now()
         locked.save(update_fields=["used_at"])
-        refresh_alerts(locked.session.episode)
+        raise_risk_alerts(episode, locked.session)
+        request_refresh(episode)
     return len(instruments)

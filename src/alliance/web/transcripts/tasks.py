@@ -23,6 +23,7 @@ from alliance.core.transcripts import report as transcript_report
 from alliance.core.transcripts.analysis import analyze_transcript
 from alliance.core.transcripts.model import TranscriptError
 from alliance.core.transcripts.readers import read_transcripts
+from alliance.web.alerts.tasks import recover_refreshes
 from alliance.web.transcripts import jobs
 from alliance.web.transcripts.models import Transcript, TranscriptStatus
 
@@ -126,6 +127,7 @@ def numeric_metrics(report: dict[str, Any]) -> dict[str, Any]:
 def recover_stale(now: datetime | None = None) -> int:
     """Requeue (or fail, after too many attempts) jobs no live worker holds; how many."""
     requeue, failed = jobs.reclaim_stale(now)
+    recover_refreshes(now)  # alert refreshes a dead worker left behind (alerts.tasks)
     for transcript_id in requeue:
         enqueue(transcript_id)
     return len(requeue) + failed

@@ -159,6 +159,8 @@ class Administration(models.Model):
 
     class Meta:
         ordering = ["session__number", "instrument"]
+        #: ``expire_overdue`` looks for pending rows past ``due_by`` on every staff page.
+        indexes = [models.Index(fields=["status", "due_by"], name="administration_status_due")]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "instrument"],

@@ -10,7 +10,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from alliance.core import charts
@@ -26,6 +38,16 @@ from alliance.web.clinic.models import (
     SessionStatus,
 )
 from alliance.web.clinic.services import registry
+from alliance.web.dashboard.names import matches, plain_name
+
+
+@dataclass(frozen=True)
+class LatestScore:
+    """A client's latest completed total of one instrument and its severity label (the
+    answers are never loaded for the caseload)."""
+
+    total: float | None
+    severity_label: str
 
 
 @dataclass
@@ -35,20 +57,16 @@ class CaseloadRow:
     open_alerts: int
     overdue: int
     sessions: int
-    latest: dict[str, Administration] = field(default_factory=dict)
+    latest: dict[str, LatestScore] = field(default_factory=dict)
 
     @property
     def summary(self) -> list[tuple[str, Any, str]]:
         """Latest total and severity label per instrument, for the caseload table."""
         reg = registry()
         return [
-            (reg.get(i).short_title, a.total, a.score.get("severity_label") or "")
+            (reg.get(i).short_title, a.total, a.severity_label)
             for i, a in sorted(self.latest.items())
         ]
-
-    @property
-    def sort_key(self) -> tuple[int, int, int, str]:
-        return (0 if self.risk else 1, -self.open_alerts, -self.overdue, self.client.display_name)
 
 
 def _due_sessions(sessions: list[Session]) -> list[Session]:
@@ -70,37 +88,119 @@ def overdue_count(sessions: list[Session]) -> int:
     )
 
 
+def _due() -> Q:
+    """Sessions that happened, or were due by today."""
+    return Q(status=SessionStatus.ATTENDED) | Q(
+        status=SessionStatus.SCHEDULED, date__lte=timezone.localdate()
+    )
+
+
+def _measured() -> Exists:
+    """The session (``OuterRef("pk")``) has a completed administration."""
+    return Exists(
+        Administration.objects.filter(session=OuterRef("pk"), status=AdministrationStatus.COMPLETED)
+    )
+
+
+def _count(qs: QuerySet[Any], key: str) -> Coalesce:
+    """``SELECT COUNT(*)`` of ``qs`` grouped by its correlated column ``key``, as a subquery."""
+    counted = qs.order_by().values(key).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def current_episode_id() -> Subquery:
+    """The id of the client's (``OuterRef("pk")``) current episode."""
+    newest = Episode.objects.filter(client=OuterRef("pk")).order_by(*Episode.NEWEST_FIRST)
+    return Subquery(newest.values("pk")[:1])
+
+
+def attention(clients: QuerySet[Client]) -> QuerySet[Client]:
+    """``clients`` with what the caseload sorts by, computed in the database: ``risk`` (an
+    open safety alert), ``n_open`` (open alerts), ``n_overdue`` (due sessions of the current
+    episode without a completed measure) and ``episode_id`` (the current episode)."""
+    open_alerts = Alert.objects.filter(client=OuterRef("pk"), status=AlertStatus.OPEN)
+    overdue = Session.objects.filter(_due(), episode=OuterRef("episode_id")).exclude(_measured())
+    return clients.annotate(
+        episode_id=current_episode_id(),
+        risk=Exists(open_alerts.filter(severity=Severity.SAFETY)),
+        n_open=_count(open_alerts, "client"),
+        n_overdue=_count(overdue, "episode"),
+    )
+
+
+@dataclass(frozen=True)
+class CaseloadEntry:
+    """One client's sort key: enough to order and search a caseload of thousands without
+    loading their sessions (the name is decrypted here, see ``names.plain_name``)."""
+
+    pk: int
+    name: str
+    risk: bool
+    open_alerts: int
+    overdue: int
+    episode_id: int | None
+
+    @property
+    def sort_key(self) -> tuple[int, int, int, str, int]:
+        return (0 if self.risk else 1, -self.open_alerts, -self.overdue, self.name, self.pk)
+
+
+def caseload_entries(clients: QuerySet[Client], search: str = "") -> list[CaseloadEntry]:
+    """Every client of ``clients`` (matching ``search``), most in need of attention first:
+    one query, no sessions, administrations or answers loaded."""
+    values = (
+        attention(clients)
+        .annotate(name_token=Cast("display_name", TextField()))
+        .order_by()
+        .values_list("pk", "name_token", "risk", "n_open", "n_overdue", "episode_id")
+    )
+    entries = [
+        CaseloadEntry(pk, plain_name(token), bool(risk), n_open, n_overdue, episode)
+        for pk, token, risk, n_open, n_overdue, episode in values
+    ]
+    if search:
+        entries = [e for e in entries if matches(e.name, search)]
+    return sorted(entries, key=lambda e: e.sort_key)
+
+
+def caseload_rows(entries: list[CaseloadEntry]) -> list[CaseloadRow]:
+    """The shown entries as table rows, in a fixed number of queries: the clients with their
+    counselors, session counts and latest scores of the current episodes."""
+    episodes = [e.episode_id for e in entries if e.episode_id is not None]
+    clients = Client.objects.select_related("counselor").in_bulk([e.pk for e in entries])
+    sessions = dict(
+        Session.objects.filter(episode_id__in=episodes)
+        .order_by()
+        .values("episode_id")
+        .annotate(n=Count("*"))
+        .values_list("episode_id", "n")
+    )
+    latest: dict[int, dict[str, LatestScore]] = defaultdict(dict)
+    completed = (
+        Administration.objects.filter(
+            session__episode_id__in=episodes, status=AdministrationStatus.COMPLETED
+        )
+        .order_by("session__number")
+        .values_list("session__episode_id", "instrument", "total", KT("score__severity_label"))
+    )
+    for episode, instrument, total, label in completed:
+        latest[episode][instrument] = LatestScore(total, label or "")
+    return [
+        CaseloadRow(
+            client=clients[e.pk],
+            risk=e.risk,
+            open_alerts=e.open_alerts,
+            overdue=e.overdue,
+            sessions=sessions.get(e.episode_id, 0) if e.episode_id else 0,
+            latest=latest.get(e.episode_id, {}) if e.episode_id else {},
+        )
+        for e in entries
+    ]
+
+
 def caseload(clients: QuerySet[Client]) -> list[CaseloadRow]:
     """One row per client (their current episode), most in need of attention first."""
-    open_alerts = Prefetch(
-        "alerts", queryset=Alert.objects.filter(status=AlertStatus.OPEN), to_attr="open_list"
-    )
-    newest_first = Prefetch("episodes", queryset=Episode.objects.order_by(*Episode.NEWEST_FIRST))
-    qs = clients.select_related("counselor").prefetch_related(
-        open_alerts, newest_first, "episodes__sessions__administrations"
-    )
-    rows = []
-    for client in qs:
-        # the current episode only: session numbers restart with each episode
-        episodes = client.episodes.all()
-        sessions = list(episodes[0].sessions.all()) if episodes else []
-        latest: dict[str, Administration] = {}
-        for s in sorted(sessions, key=lambda s: s.number):
-            for a in s.administrations.all():
-                if a.status == AdministrationStatus.COMPLETED:
-                    latest[a.instrument] = a
-        alerts = client.open_list
-        rows.append(
-            CaseloadRow(
-                client=client,
-                risk=any(a.severity == Severity.SAFETY for a in alerts),
-                open_alerts=len(alerts),
-                overdue=overdue_count(sessions),
-                sessions=len(sessions),
-                latest=latest,
-            )
-        )
-    return sorted(rows, key=lambda r: r.sort_key)
+    return caseload_rows(caseload_entries(clients))
 
 
 @dataclass
@@ -150,6 +250,11 @@ def histories(episode: Episode) -> list[InstrumentHistory]:
     )
 
 
+def measures_of_sessions() -> Prefetch[Any]:
+    """Each session's administrations for the sessions table (one query, answers left out)."""
+    return Prefetch("administrations", queryset=Administration.objects.defer("answers"))
+
+
 def alerts_for_page(client: Client) -> list[Alert]:
     """Open alerts first, the most severe on top; then the history, newest first."""
     alerts = list(
@@ -175,22 +280,15 @@ class CounselorRow:
 
 
 def team_rows(counselors: QuerySet[Any]) -> list[CounselorRow]:
-    """Caseload size, measure completion and open alerts per counselor."""
-    rows = []
-    for counselor in counselors.annotate(
-        n_clients=Count("clients", filter=Q(clients__active=True), distinct=True),
-        n_alerts=Count(
-            "clients__alerts", filter=Q(clients__alerts__status=AlertStatus.OPEN), distinct=True
-        ),
-    ):
-        sessions = list(
-            Session.objects.filter(episode__client__counselor=counselor).prefetch_related(
-                "administrations"
-            )
-        )
-        due = _due_sessions(sessions)
-        completed = len(due) - overdue_count(sessions)
-        rows.append(
-            CounselorRow(counselor, counselor.n_clients, len(due), completed, counselor.n_alerts)
-        )
-    return rows
+    """Caseload size, measure completion and open alerts per counselor: one query for the
+    whole team, counted in the database."""
+    sessions = Session.objects.filter(_due(), episode__client__counselor=OuterRef("pk"))
+    clients = Client.objects.filter(counselor=OuterRef("pk"), active=True)
+    alerts = Alert.objects.filter(client__counselor=OuterRef("pk"), status=AlertStatus.OPEN)
+    counted = counselors.annotate(
+        n_clients=_count(clients, "counselor"),
+        n_alerts=_count(alerts, "client__counselor"),
+        n_due=_count(sessions, "episode__client__counselor"),
+        n_done=_count(sessions.filter(_measured()), "episode__client__counselor"),
+    )
+    return [CounselorRow(c, c.n_clients, c.n_due, c.n_done, c.n_alerts) for c in counted]

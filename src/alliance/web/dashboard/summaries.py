@@ -108,26 +108,6 @@ def _count(qs: QuerySet[Any], key: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def current_episode_id() -> Subquery:
-    """The id of the client's (``OuterRef("pk")``) current episode."""
-    newest = Episode.objects.filter(client=OuterRef("pk")).order_by(*Episode.NEWEST_FIRST)
-    return Subquery(newest.values("pk")[:1])
-
-
-def attention(clients: QuerySet[Client]) -> QuerySet[Client]:
-    """``clients`` with what the caseload sorts by, computed in the database: ``risk`` (an
-    open safety alert), ``n_open`` (open alerts), ``n_overdue`` (due sessions of the current
-    episode without a completed measure) and ``episode_id`` (the current episode)."""
-    open_alerts = Alert.objects.filter(client=OuterRef("pk"), status=AlertStatus.OPEN)
-    overdue = Session.objects.filter(_due(), episode=OuterRef("episode_id")).exclude(_measured())
-    return clients.annotate(
-        episode_id=current_episode_id(),
-        risk=Exists(open_alerts.filter(severity=Severity.SAFETY)),
-        n_open=_count(open_alerts, "client"),
-        n_overdue=_count(overdue, "episode"),
-    )
-
-
 @dataclass(frozen=True)
 class CaseloadEntry:
     """One client's sort key: enough to order and search a caseload of thousands without
@@ -146,20 +126,49 @@ class CaseloadEntry:
 
 
 def caseload_entries(clients: QuerySet[Client], search: str = "") -> list[CaseloadEntry]:
-    """Every client of ``clients`` (matching ``search``), most in need of attention first:
-    one query, no sessions, administrations or answers loaded."""
-    values = (
-        attention(clients)
-        .annotate(name_token=Cast("display_name", TextField()))
-        .order_by()
-        .values_list("pk", "name_token", "risk", "n_open", "n_overdue", "episode_id")
-    )
-    entries = [
-        CaseloadEntry(pk, plain_name(token), bool(risk), n_open, n_overdue, episode)
-        for pk, token, risk, n_open, n_overdue, episode in values
-    ]
+    """Every client of ``clients`` (matching ``search``), most in need of attention first.
+
+    Four single-pass aggregate queries, whatever the caseload's size: the clients, their
+    current episodes, open alerts per client and sessions without measures per episode; no
+    sessions, administrations or answers are loaded."""
+    tokens = clients.annotate(token=Cast("display_name", TextField())).order_by()
+    names = {pk: plain_name(token) for pk, token in tokens.values_list("pk", "token")}
     if search:
-        entries = [e for e in entries if matches(e.name, search)]
+        names = {pk: name for pk, name in names.items() if matches(name, search)}
+    shown = clients.filter(pk__in=list(names)) if search else clients
+    current: dict[int, int] = {}
+    episodes = Episode.objects.filter(client__in=shown).order_by("opened_on", "id")
+    for client_id, episode_id in episodes.values_list("client_id", "pk"):
+        current[client_id] = episode_id  # the newest comes last
+    alerts = {
+        row["client"]: row
+        for row in Alert.objects.filter(client__in=shown, status=AlertStatus.OPEN)
+        .order_by()
+        .values("client")
+        .annotate(n=Count("pk"), safety=Count("pk", filter=Q(severity=Severity.SAFETY)))
+    }
+    overdue = dict(
+        Session.objects.filter(_due(), episode__client__in=shown)
+        .exclude(_measured())
+        .order_by()
+        .values("episode")
+        .annotate(n=Count("pk"))
+        .values_list("episode", "n")
+    )
+    entries = []
+    for pk, name in names.items():
+        episode = current.get(pk)
+        alert = alerts.get(pk, {})
+        entries.append(
+            CaseloadEntry(
+                pk,
+                name,
+                bool(alert.get("safety")),
+                alert.get("n", 0),
+                overdue.get(episode, 0) if episode else 0,
+                episode,
+            )
+        )
     return sorted(entries, key=lambda e: e.sort_key)
 
 
@@ -279,16 +288,35 @@ class CounselorRow:
         return round(100 * self.completed / self.due) if self.due else None
 
 
+def _per_counselor(qs: QuerySet[Any], key: str, **counts: Count) -> dict[int, dict[str, int]]:
+    """``counts`` of ``qs`` grouped by the counselor at ``key``: one aggregate query."""
+    grouped = qs.order_by().values(key).annotate(**counts)
+    return {row[key]: row for row in grouped}
+
+
 def team_rows(counselors: QuerySet[Any]) -> list[CounselorRow]:
-    """Caseload size, measure completion and open alerts per counselor: one query for the
-    whole team, counted in the database."""
-    sessions = Session.objects.filter(_due(), episode__client__counselor=OuterRef("pk"))
-    clients = Client.objects.filter(counselor=OuterRef("pk"), active=True)
-    alerts = Alert.objects.filter(client__counselor=OuterRef("pk"), status=AlertStatus.OPEN)
-    counted = counselors.annotate(
-        n_clients=_count(clients, "counselor"),
-        n_alerts=_count(alerts, "client__counselor"),
-        n_due=_count(sessions, "episode__client__counselor"),
-        n_done=_count(sessions.filter(_measured()), "episode__client__counselor"),
+    """Caseload size, measure completion and open alerts per counselor: a fixed number of
+    aggregate queries (grouped by counselor) for the whole team."""
+    team = list(counselors)
+    sessions = _per_counselor(
+        Session.objects.filter(_due(), episode__client__counselor__in=team).alias(
+            measured=_measured()
+        ),
+        "episode__client__counselor",
+        due=Count("pk"),
+        done=Count("pk", filter=Q(measured=True)),
     )
-    return [CounselorRow(c, c.n_clients, c.n_due, c.n_done, c.n_alerts) for c in counted]
+    clients = _per_counselor(
+        Client.objects.filter(counselor__in=team, active=True), "counselor", n=Count("pk")
+    )
+    alerts = _per_counselor(
+        Alert.objects.filter(client__counselor__in=team, status=AlertStatus.OPEN),
+        "client__counselor",
+        n=Count("pk"),
+    )
+    rows = []
+    for c in team:
+        done = sessions.get(c.pk, {})
+        n_clients, n_alerts = clients.get(c.pk, {}).get("n", 0), alerts.get(c.pk, {}).get("n", 0)
+        rows.append(CounselorRow(c, n_clients, done.get("due", 0), done.get("done", 0), n_alerts))
+    return rows

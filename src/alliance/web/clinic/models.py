@@ -159,6 +159,15 @@ class Administration(models.Model):
 
     class Meta:
         ordering = ["session__number", "instrument"]
+        #: ``expire_overdue`` looks for pending rows past ``due_by`` on every staff page; partial,
+        #: so that queries for completed rows keep using the session index.
+        indexes = [
+            models.Index(
+                fields=["due_by"],
+                condition=models.Q(status="pending"),
+                name="administration_pending_due",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "instrument"],

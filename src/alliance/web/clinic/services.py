@@ -232,12 +232,17 @@ def request_administrations(
 
 
 def expire_overdue() -> int:
-    """Mark pending administrations whose links have all expired; returns how many."""
-    return int(
-        Administration.objects.filter(
-            status=AdministrationStatus.PENDING, due_by__lt=timezone.now()
-        ).update(status=AdministrationStatus.EXPIRED)
+    """Mark pending administrations whose links have all expired; returns how many.
+
+    Pages call this on every view, so it first reads (through the ``status, due_by`` index)
+    whether anything is overdue and writes only then: a read page takes no write lock (on
+    SQLite a lock on the whole database) unless a link has just run out."""
+    overdue = Administration.objects.filter(
+        status=AdministrationStatus.PENDING, due_by__lt=timezone.now()
     )
+    if not overdue.exists():
+        return 0
+    return int(overdue.update(status=AdministrationStatus.EXPIRED))
 
 
 class PlanRefused(Exception):

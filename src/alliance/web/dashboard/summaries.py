@@ -10,7 +10,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from alliance.core import charts
@@ -26,6 +38,16 @@ from alliance.web.clinic.models import (
     SessionStatus,
 )
 from alliance.web.clinic.services import registry
+from alliance.web.dashboard.names import matches, plain_name
+
+
+@dataclass(frozen=True)
+class LatestScore:
+    """A client's latest completed total of one instrument and its severity label (the
+    answers are never loaded for the caseload)."""
+
+    total: float | None
+    severity_label: str
 
 
 @dataclass
@@ -35,20 +57,16 @@ class CaseloadRow:
     open_alerts: int
     overdue: int
     sessions: int
-    latest: dict[str, Administration] = field(default_factory=dict)
+    latest: dict[str, LatestScore] = field(default_factory=dict)
 
     @property
     def summary(self) -> list[tuple[str, Any, str]]:
         """Latest total and severity label per instrument, for the caseload table."""
         reg = registry()
         return [
-            (reg.get(i).short_title, a.total, a.score.get("severity_label") or "")
+            (reg.get(i).short_title, a.total, a.severity_label)
             for i, a in sorted(self.latest.items())
         ]
-
-    @property
-    def sort_key(self) -> tuple[int, int, int, str]:
-        return (0 if self.risk else 1, -self.open_alerts, -self.overdue, self.client.display_name)
 
 
 def _due_sessions(sessions: list[Session]) -> list[Session]:
@@ -70,37 +88,128 @@ def overdue_count(sessions: list[Session]) -> int:
     )
 
 
-def caseload(clients: QuerySet[Client]) -> list[CaseloadRow]:
-    """One row per client (their current episode), most in need of attention first."""
-    open_alerts = Prefetch(
-        "alerts", queryset=Alert.objects.filter(status=AlertStatus.OPEN), to_attr="open_list"
+def _due() -> Q:
+    """Sessions that happened, or were due by today."""
+    return Q(status=SessionStatus.ATTENDED) | Q(
+        status=SessionStatus.SCHEDULED, date__lte=timezone.localdate()
     )
-    newest_first = Prefetch("episodes", queryset=Episode.objects.order_by(*Episode.NEWEST_FIRST))
-    qs = clients.select_related("counselor").prefetch_related(
-        open_alerts, newest_first, "episodes__sessions__administrations"
+
+
+def _measured() -> Exists:
+    """The session (``OuterRef("pk")``) has a completed administration."""
+    return Exists(
+        Administration.objects.filter(session=OuterRef("pk"), status=AdministrationStatus.COMPLETED)
     )
-    rows = []
-    for client in qs:
-        # the current episode only: session numbers restart with each episode
-        episodes = client.episodes.all()
-        sessions = list(episodes[0].sessions.all()) if episodes else []
-        latest: dict[str, Administration] = {}
-        for s in sorted(sessions, key=lambda s: s.number):
-            for a in s.administrations.all():
-                if a.status == AdministrationStatus.COMPLETED:
-                    latest[a.instrument] = a
-        alerts = client.open_list
-        rows.append(
-            CaseloadRow(
-                client=client,
-                risk=any(a.severity == Severity.SAFETY for a in alerts),
-                open_alerts=len(alerts),
-                overdue=overdue_count(sessions),
-                sessions=len(sessions),
-                latest=latest,
+
+
+def _count(qs: QuerySet[Any], key: str) -> Coalesce:
+    """``SELECT COUNT(*)`` of ``qs`` grouped by its correlated column ``key``, as a subquery."""
+    counted = qs.order_by().values(key).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+@dataclass(frozen=True)
+class CaseloadEntry:
+    """One client's sort key: enough to order and search a caseload of thousands without
+    loading their sessions (the name is decrypted here, see ``names.plain_name``)."""
+
+    pk: int
+    name: str
+    risk: bool
+    open_alerts: int
+    overdue: int
+    episode_id: int | None
+
+    @property
+    def sort_key(self) -> tuple[int, int, int, str, int]:
+        return (0 if self.risk else 1, -self.open_alerts, -self.overdue, self.name, self.pk)
+
+
+def caseload_entries(clients: QuerySet[Client], search: str = "") -> list[CaseloadEntry]:
+    """Every client of ``clients`` (matching ``search``), most in need of attention first.
+
+    Four single-pass aggregate queries, whatever the caseload's size: the clients, their
+    current episodes, open alerts per client and sessions without measures per episode; no
+    sessions, administrations or answers are loaded."""
+    tokens = clients.annotate(token=Cast("display_name", TextField())).order_by()
+    names = {pk: plain_name(token) for pk, token in tokens.values_list("pk", "token")}
+    if search:
+        names = {pk: name for pk, name in names.items() if matches(name, search)}
+    shown = clients.filter(pk__in=list(names)) if search else clients
+    current: dict[int, int] = {}
+    episodes = Episode.objects.filter(client__in=shown).order_by("opened_on", "id")
+    for client_id, episode_id in episodes.values_list("client_id", "pk"):
+        current[client_id] = episode_id  # the newest comes last
+    alerts = {
+        row["client"]: row
+        for row in Alert.objects.filter(client__in=shown, status=AlertStatus.OPEN)
+        .order_by()
+        .values("client")
+        .annotate(n=Count("pk"), safety=Count("pk", filter=Q(severity=Severity.SAFETY)))
+    }
+    overdue = dict(
+        Session.objects.filter(_due(), episode__client__in=shown)
+        .exclude(_measured())
+        .order_by()
+        .values("episode")
+        .annotate(n=Count("pk"))
+        .values_list("episode", "n")
+    )
+    entries = []
+    for pk, name in names.items():
+        episode = current.get(pk)
+        alert = alerts.get(pk, {})
+        entries.append(
+            CaseloadEntry(
+                pk,
+                name,
+                bool(alert.get("safety")),
+                alert.get("n", 0),
+                overdue.get(episode, 0) if episode else 0,
+                episode,
             )
         )
-    return sorted(rows, key=lambda r: r.sort_key)
+    return sorted(entries, key=lambda e: e.sort_key)
+
+
+def caseload_rows(entries: list[CaseloadEntry]) -> list[CaseloadRow]:
+    """The shown entries as table rows, in a fixed number of queries: the clients with their
+    counselors, session counts and latest scores of the current episodes."""
+    episodes = [e.episode_id for e in entries if e.episode_id is not None]
+    clients = Client.objects.select_related("counselor").in_bulk([e.pk for e in entries])
+    sessions = dict(
+        Session.objects.filter(episode_id__in=episodes)
+        .order_by()
+        .values("episode_id")
+        .annotate(n=Count("*"))
+        .values_list("episode_id", "n")
+    )
+    latest: dict[int, dict[str, LatestScore]] = defaultdict(dict)
+    completed = (
+        Administration.objects.filter(
+            session__episode_id__in=episodes, status=AdministrationStatus.COMPLETED
+        )
+        .order_by("session__number")
+        .values_list("session__episode_id", "instrument", "total", KT("score__severity_label"))
+    )
+    for episode, instrument, total, label in completed:
+        latest[episode][instrument] = LatestScore(total, label or "")
+    return [
+        CaseloadRow(
+            client=clients[e.pk],
+            risk=e.risk,
+            open_alerts=e.open_alerts,
+            overdue=e.overdue,
+            sessions=sessions.get(e.episode_id, 0) if e.episode_id else 0,
+            latest=latest.get(e.episode_id, {}) if e.episode_id else {},
+        )
+        for e in entries
+    ]
+
+
+def caseload(clients: QuerySet[Client]) -> list[CaseloadRow]:
+    """One row per client (their current episode), most in need of attention first."""
+    return caseload_rows(caseload_entries(clients))
 
 
 @dataclass
@@ -150,6 +259,11 @@ def histories(episode: Episode) -> list[InstrumentHistory]:
     )
 
 
+def measures_of_sessions() -> Prefetch[Any]:
+    """Each session's administrations for the sessions table (one query, answers left out)."""
+    return Prefetch("administrations", queryset=Administration.objects.defer("answers"))
+
+
 def alerts_for_page(client: Client) -> list[Alert]:
     """Open alerts first, the most severe on top; then the history, newest first."""
     alerts = list(
@@ -174,23 +288,35 @@ class CounselorRow:
         return round(100 * self.completed / self.due) if self.due else None
 
 
+def _per_counselor(qs: QuerySet[Any], key: str, **counts: Count) -> dict[int, dict[str, int]]:
+    """``counts`` of ``qs`` grouped by the counselor at ``key``: one aggregate query."""
+    grouped = qs.order_by().values(key).annotate(**counts)
+    return {row[key]: row for row in grouped}
+
+
 def team_rows(counselors: QuerySet[Any]) -> list[CounselorRow]:
-    """Caseload size, measure completion and open alerts per counselor."""
-    rows = []
-    for counselor in counselors.annotate(
-        n_clients=Count("clients", filter=Q(clients__active=True), distinct=True),
-        n_alerts=Count(
-            "clients__alerts", filter=Q(clients__alerts__status=AlertStatus.OPEN), distinct=True
+    """Caseload size, measure completion and open alerts per counselor: a fixed number of
+    aggregate queries (grouped by counselor) for the whole team."""
+    team = list(counselors)
+    sessions = _per_counselor(
+        Session.objects.filter(_due(), episode__client__counselor__in=team).alias(
+            measured=_measured()
         ),
-    ):
-        sessions = list(
-            Session.objects.filter(episode__client__counselor=counselor).prefetch_related(
-                "administrations"
-            )
-        )
-        due = _due_sessions(sessions)
-        completed = len(due) - overdue_count(sessions)
-        rows.append(
-            CounselorRow(counselor, counselor.n_clients, len(due), completed, counselor.n_alerts)
-        )
+        "episode__client__counselor",
+        due=Count("pk"),
+        done=Count("pk", filter=Q(measured=True)),
+    )
+    clients = _per_counselor(
+        Client.objects.filter(counselor__in=team, active=True), "counselor", n=Count("pk")
+    )
+    alerts = _per_counselor(
+        Alert.objects.filter(client__counselor__in=team, status=AlertStatus.OPEN),
+        "client__counselor",
+        n=Count("pk"),
+    )
+    rows = []
+    for c in team:
+        done = sessions.get(c.pk, {})
+        n_clients, n_alerts = clients.get(c.pk, {}).get("n", 0), alerts.get(c.pk, {}).get("n", 0)
+        rows.append(CounselorRow(c, n_clients, done.get("due", 0), done.get("done", 0), n_alerts))
     return rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,19 +20,34 @@ from alliance.web.clinic.access import can_change, clients_visible_to, get_for, 
 from alliance.web.clinic.forms import PlanItemForm, SessionForm
 from alliance.web.clinic.models import Client, Episode
 from alliance.web.clinic.services import expire_overdue
-from alliance.web.dashboard.summaries import alerts_for_page, histories, team_rows
-from alliance.web.dashboard.summaries import caseload as caseload_rows
+from alliance.web.dashboard.summaries import (
+    alerts_for_page,
+    caseload_entries,
+    caseload_rows,
+    histories,
+    measures_of_sessions,
+    team_rows,
+)
 from alliance.web.transcripts.forms import UploadForm
 from alliance.web.transcripts.services import transcripts_by_session
 from alliance.web.transcripts.summaries import client_skill_series, counselor_skills
 
+#: Caseload rows per page: the clients needing attention come first, the rest page.
+CASELOAD_PAGE = 50
+
 
 @staff_page
 def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The visible clients, most in need of attention first, a page at a time; ``q`` finds
+    clients whose name (or a word of it) starts with it."""
     expire_overdue()
-    rows = caseload_rows(clients_visible_to(request.user))
+    search = request.GET.get("q", "").strip()[:100]
+    entries = caseload_entries(clients_visible_to(request.user), search)
+    page = Paginator(entries, CASELOAD_PAGE).get_page(request.GET.get("page"))
+    rows = caseload_rows(list(page.object_list))
     record(request, "caseload_view", object_type="caseload")
-    return render(request, "dashboard/caseload.html", {"rows": rows})
+    context = {"rows": rows, "page": page, "q": search, "total": len(entries)}
+    return render(request, "dashboard/caseload.html", context)
 
 
 def _client_context(
@@ -83,6 +99,7 @@ def client_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def sessions_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Sessions of the current episode, with their transcripts and the upload form."""
     context = _client_context(request, pk, request.GET.get("episode"))
+    prefetch_related_objects(context["sessions"], measures_of_sessions())
     context["transcripts"] = transcripts_by_session(context["sessions"])
     context["upload_form"] = UploadForm()
     return render(request, "dashboard/sessions.html", context)

@@ -1,6 +1,6 @@
 """Hostile transcript files and the largest allowed one: reading time, worker memory, page size.
 
-Usage:  python benchmarks/transcripts_hostile.py [--skip-analysis]
+Usage:  python -m benchmarks.transcripts_hostile [--skip-analysis]
 
 1. Reading time of each hostile input (the readers used to be quadratic on these: 160 KB of
    ``<`` took 18.7 s), in this process, after the patterns are compiled.
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from alliance.core.transcripts import readers
 from alliance.core.transcripts.model import TranscriptError
+from benchmarks.synthetic_transcripts import long_session
 
 CUE = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n"
 WORKER = """
@@ -38,41 +39,6 @@ svg = timeline_svg(a)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(len(a.rows), round(time.perf_counter() - t0, 1), round(peak), len(svg))
 """
-WORDS = [
-    "so",
-    "how",
-    "have",
-    "you",
-    "been",
-    "feeling",
-    "about",
-    "the",
-    "drinking",
-    "since",
-    "we",
-    "last",
-    "met",
-    "it",
-    "sounds",
-    "like",
-    "a",
-    "lot",
-    "has",
-    "changed",
-    "at",
-    "work",
-    "and",
-    "at",
-    "home",
-    "what",
-    "would",
-    "make",
-    "this",
-    "week",
-    "better",
-    "for",
-    "you",
-]
 
 
 def hostile_inputs() -> dict[str, str]:
@@ -103,12 +69,7 @@ def timed(fn: Callable[[], object]) -> tuple[float, str]:
 
 
 def largest_allowed() -> str:
-    rng = random.Random(9)
-    lines = []
-    for i in range(readers.MAX_UTTERANCES):
-        speaker = "Dana Reyes" if i % 2 == 0 else "Sam Lee"
-        lines.append(f"{speaker}: {' '.join(rng.choice(WORDS) for _ in range(14))}.")
-    return "\n".join(lines)
+    return long_session(readers.MAX_UTTERANCES, seed=9)
 
 
 def main() -> None:

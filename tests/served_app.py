@@ -1,5 +1,5 @@
 """`alliance serve` in a subprocess on a database of its own, for tests that need a real server
-(concurrent requests, a real browser). The same pattern as tests/test_web_browser.py."""
+(concurrent requests, a real browser): the one way the tests start one."""
 
 from __future__ import annotations
 
@@ -36,8 +36,11 @@ def own_database(tmp: Path) -> Iterator[str]:
 
 
 @contextmanager
-def served(home: Path, database_url: str, setup: str, **settings: str) -> Iterator[str]:
-    """Migrate, run ``setup`` (Python, after django.setup()), serve; yield the base URL."""
+def served(
+    home: Path, database_url: str, setup: str, *, worker: bool = False, **settings: str
+) -> Iterator[str]:
+    """Migrate, run ``setup`` (Python, after django.setup()), serve (with its background worker
+    when ``worker``); yield the base URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "DJANGO_"))}
     env |= {
         "DATABASE_URL": database_url,
@@ -49,31 +52,32 @@ def served(home: Path, database_url: str, setup: str, **settings: str) -> Iterat
     script = "import django\ndjango.setup()\nfrom django.core.management import call_command\n"
     script += 'call_command("migrate", interactive=False, verbosity=0)\n' + setup
     subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=300)
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).with_name("alliance")
+    args = ["serve", "--port", str(port)] + ([] if worker else ["--no-worker"])
     with (home / "server.log").open("w") as log:
         proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(port), "--no-worker"],
+            [str(exe), *args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_for(url + "/healthz", proc)
+            wait_for(url + "/healthz", proc)
             yield url
         finally:
             proc.terminate()
             proc.wait(timeout=30)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
+def wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:

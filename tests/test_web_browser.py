@@ -12,14 +12,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .served_app import free_port, own_database, served, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -39,10 +38,6 @@ PASSWORD = "e2e-Counselor-pass-7"
 pytestmark = pytest.mark.browser
 
 SETUP = f"""
-import django
-django.setup()
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
 from alliance.web.accounts.models import Clinic, Team, User
 clinic = Clinic.objects.create(name="E2E clinic")
 team = Team.objects.create(clinic=clinic, name="E2E team")
@@ -64,29 +59,11 @@ def _need(path: Path, what: str) -> None:
     pytest.skip(f"{what} not installed ({path}); scripts/test installs it")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of the server's own: a SQLite file, or a fresh PostgreSQL database."""
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'e2e.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"alliance_e2e_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_database(tmp_path_factory.mktemp("e2e-db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -94,42 +71,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Itera
     _need(CHROMIUM, "Chromium")
     _need(AXE, "axe-core")
     home = tmp_path_factory.mktemp("e2e-web")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "DJANGO_"))}
-    env |= {
-        "DATABASE_URL": database_url,
-        "ALLIANCE_WEB_DIR": str(home),
-        "ALLIANCE_DATA_DIR": str(home / "data"),
-        "DJANGO_SETTINGS_MODULE": "alliance.web.settings",
-    }
-    subprocess.run([sys.executable, "-c", SETUP], env=env, check=True, timeout=300)
-    port = _free_port()
-    exe = Path(sys.executable).with_name("alliance")
-    log = (home / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(url + "/healthz", proc)
+    with served(home, database_url, SETUP, worker=True) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-
-
-def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("server did not start")
 
 
 @pytest.fixture(scope="module")
@@ -317,7 +260,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "DJANGO_"))}
     env.pop("DATABASE_URL", None)
     env["ALLIANCE_DATA_DIR"] = str(home / "data")
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).with_name("alliance")
     log = (home / "demo.log").open("w")
     args = ["demo", "--db", str(home / "demo.sqlite3"), "--password", PASSWORD, "--port"]
@@ -325,7 +268,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [str(exe), *args, str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        _wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        wait_for(f"http://127.0.0.1:{port}/healthz", proc)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

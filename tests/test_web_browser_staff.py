@@ -3,22 +3,18 @@ counselor, who then signs in. Pages are screenshotted and checked with axe-core.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .served_app import served
 from .test_web_browser import (  # noqa: F401  (browser and database_url are fixtures)
     AXE,
     CHROMIUM,
     Checker,
-    _free_port,
     _need,
     _page_width,
-    _wait_for,
     browser,
     database_url,
 )
@@ -29,10 +25,6 @@ NEW_PASSWORD = "e2e-New-counselor-8"
 pytestmark = pytest.mark.browser
 
 SETUP = f"""
-import django
-django.setup()
-from django.core.management import call_command
-call_command("migrate", interactive=False, verbosity=0)
 from alliance.web.accounts.models import Clinic, Team, User
 clinic = Clinic.objects.create(name="E2E clinic", two_factor_roles="")  # two-factor: test_web_browser_two_factor.py
 Team.objects.create(clinic=clinic, name="E2E team")
@@ -44,36 +36,11 @@ user.save()
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[str]:  # noqa: F811
-    import os
-
     _need(CHROMIUM, "Chromium")
     _need(AXE, "axe-core")
     home = tmp_path_factory.mktemp("e2e-staff")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "DJANGO_"))}
-    env |= {
-        "DATABASE_URL": database_url,
-        "ALLIANCE_WEB_DIR": str(home),
-        "ALLIANCE_DATA_DIR": str(home / "data"),
-        "DJANGO_SETTINGS_MODULE": "alliance.web.settings",
-    }
-    subprocess.run([sys.executable, "-c", SETUP], env=env, check=True, timeout=300)
-    port = _free_port()
-    exe = Path(sys.executable).with_name("alliance")
-    log = (home / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port), "--no-worker"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(url + "/healthz", proc)
+    with served(home, database_url, SETUP) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 def _sign_in(context: Any, url: str, username: str, password: str) -> Any:

@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from alliance.web.alerts.models import Alert
 from alliance.web.clinic.models import Client
 from alliance.web.clinic.services import (
     create_client,
@@ -18,7 +17,7 @@ from alliance.web.clinic.services import (
     registry,
 )
 
-from .web_fixtures import World, logged_in
+from .web_fixtures import World, logged_in, risk_alert
 
 CALM = {f"phq9_{i}": 0 for i in range(1, 10)}
 
@@ -37,16 +36,7 @@ def _many(world: World, count: int) -> None:
 def test_a_long_caseload_pages_with_the_clients_needing_attention_first(world: World) -> None:
     _many(world, 60)
     urgent = Client.objects.order_by("-pk")[0]
-    Alert.objects.create(
-        client=urgent,
-        episode=urgent.current_episode(),
-        kind="risk",
-        rule="risk:item9",
-        instrument="phq9",
-        severity="safety",
-        detail="test alert",
-        session_number=1,
-    )
+    risk_alert(urgent)
     http = logged_in(world.counselor)
     first = http.get(reverse("dashboard:caseload")).content.decode()
     second = http.get(reverse("dashboard:caseload") + "?page=2").content.decode()

@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from .served_app import free_port
+
 EXE = Path(sys.executable).with_name("alliance")
 CLIENT = "203.0.113.7"  # the address a proxy reports (TEST-NET-3)
 FORGED = "203.0.113.99"  # what an untrusted peer claims to be
@@ -40,12 +42,6 @@ print(json.dumps({
     "throttles": sorted(Throttle.objects.values_list("key", flat=True)),
 }))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +81,7 @@ def start_server(
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(**settings: str) -> int:
-        port = _free_port()
+        port = free_port()
         log = tmp_path_factory.mktemp("log") / "server.log"
         with log.open("w") as out:
             proc = subprocess.Popen(
@@ -235,7 +231,7 @@ def test_bad_server_setting_is_one_clear_line_and_status_2(server_env: dict[str,
         ("ALLIANCE_TRUSTED_PROXY_HEADERS", "x-real-ip", "ALLIANCE_TRUSTED_PROXY_HEADERS: unknown"),
     ]:
         result = subprocess.run(
-            [str(EXE), "serve", "--port", str(_free_port()), "--no-worker"],
+            [str(EXE), "serve", "--port", str(free_port()), "--no-worker"],
             env=server_env | {name: value},
             capture_output=True,
             text=True,

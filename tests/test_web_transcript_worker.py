@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import socket
 import sqlite3
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks.synthetic_transcripts import long_session
 
 LEASE_SECONDS = 5  # short, so the tests see a dead worker's lease expire; live ones renew it
 SETUP = """
@@ -47,52 +47,6 @@ for _ in range(int(sys.argv[2])):  # extra queue entries for the same transcript
     tasks.enqueue(transcript.pk)
 print(json.dumps(transcript.pk))
 """
-WORDS = [
-    "so",
-    "how",
-    "have",
-    "you",
-    "been",
-    "feeling",
-    "about",
-    "the",
-    "drinking",
-    "since",
-    "we",
-    "last",
-    "met",
-    "it",
-    "sounds",
-    "like",
-    "a",
-    "lot",
-    "has",
-    "changed",
-    "at",
-    "work",
-    "and",
-    "at",
-    "home",
-    "what",
-    "would",
-    "make",
-    "this",
-    "week",
-    "better",
-    "for",
-    "you",
-]
-
-
-def long_session(turns: int) -> bytes:
-    """A legitimate transcript long enough that its analysis is seen RUNNING for a while."""
-    rng = random.Random(7)
-    lines = []
-    for i in range(turns):
-        speaker = "Dana Reyes" if i % 2 == 0 else "Sam Lee"
-        words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 20)))
-        lines.append(f"{speaker}: {words}{'?' if i % 3 == 0 else '.'}")
-    return "\n".join(lines).encode()
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +91,7 @@ class Site:
     def store(self, turns: int = 3000, extra_entries: int = 0) -> int:
         """A stored, queued transcript (through the real upload service)."""
         path = self.home / "session.txt"
-        path.write_bytes(long_session(turns))
+        path.write_bytes(long_session(turns).encode())
         out = subprocess.run(
             [sys.executable, "-c", SETUP, str(path), str(extra_entries)],
             env=self.env,

@@ -104,17 +104,22 @@ def world(db: Any, data_dir: Any) -> World:
     }
     for client in clients.values():
         with_session(client)
-        Alert.objects.create(
-            client=client,
-            episode=client.current_episode(),
-            kind="risk",
-            rule="risk:item9",
-            instrument="phq9",
-            severity="safety",
-            detail="test alert",
-            session_number=1,
-        )
+        risk_alert(client)
     return World(clinic=clinic, other_clinic=other, **users, **clients)
+
+
+def risk_alert(client: Client) -> Alert:
+    """An open safety alert on the client's current episode, as a PHQ-9 item 9 answer raises."""
+    return Alert.objects.create(
+        client=client,
+        episode=client.current_episode(),
+        kind="risk",
+        rule="risk:item9",
+        instrument="phq9",
+        severity="safety",
+        detail="test alert",
+        session_number=1,
+    )
 
 
 def logged_in(user: User, **kwargs: Any) -> HttpClient:

@@ -27,6 +27,7 @@ from alliance.core.transcripts.readers import read_transcript
 from alliance.web.accounts.models import TranscriptDeletion
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.services import record_administration, registry
+from alliance.web.transcripts import jobs
 from alliance.web.transcripts.jobs import TASK_PATH, claim
 from alliance.web.transcripts.models import Transcript
 from alliance.web.transcripts.services import MAX_UPLOAD_BYTES, delete_transcript
@@ -531,3 +532,22 @@ def test_the_page_and_the_standalone_report_say_the_same_things(
 def test_the_queue_entry_point_is_the_task_the_worker_looks_for() -> None:
     """Dead queue entries are found by this path; it must name the task that exists."""
     assert run_transcript_job.module_path == TASK_PATH
+
+
+def test_a_stop_that_surfaces_as_another_error_hands_the_job_back(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A stop signal landing inside native code can come out as another exception; the job is
+    still being stopped, so it goes back to the queue instead of failing."""
+    upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
+    pk = Transcript.objects.get().pk
+    owner = claim(pk)
+    assert owner is not None
+    try:
+        with pytest.raises(jobs.WorkerStopping), jobs.held(pk, owner):
+            jobs._STOP.requested = True  # the signal arrives mid-analysis ...
+            raise SystemError("error return without exception set")  # ... and surfaces so
+    finally:
+        jobs._STOP.requested = False
+    with jobs.held(pk, owner), pytest.raises(ValueError):  # no stop asked: the error stays
+        raise ValueError("a real error")

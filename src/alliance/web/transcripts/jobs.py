@@ -88,7 +88,15 @@ def held(transcript_id: int, owner: str) -> Iterator[None]:
         _STOP.lost = False
         if _STOP.requested:  # the signal came between the claim and here
             raise WorkerStopping("stop requested")
-        yield
+        try:
+            yield
+        except Exception as exc:
+            # The stop signal's exception can surface as another error when it lands inside
+            # native code (the model runtime, the tokenizer): the job is still being stopped,
+            # so it is handed back, not failed.
+            if _STOP.requested:
+                raise WorkerStopping("stop requested") from exc
+            raise
     finally:
         _STOP.abortable = False
         beat.stop.set()

@@ -80,7 +80,22 @@ def _serve(host: str, port: int, worker: bool = True, config: ServerConfig | Non
     # Stop cleanly on SIGTERM too, so the worker child is never left behind.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        waitress.serve(application, host=host, port=port, ident="alliance", **kwargs)
+        if config.processes == 1:
+            waitress.serve(application, host=host, port=port, ident="alliance", **kwargs)
+        else:
+            from django.db import connections
+
+            from alliance.web.serving import serve_forked
+
+            connections.close_all()
+            serve_forked(
+                host,
+                port,
+                config.processes,
+                lambda sockets: waitress.serve(
+                    application, sockets=sockets, ident="alliance", **kwargs
+                ),
+            )
     finally:
         if child is not None:
             child.terminate()

@@ -8,13 +8,25 @@ channel times out. The defaults here keep that limit far above what a clinic ope
 idle channels quickly. Behind a reverse proxy, waitress itself takes the client address and
 scheme from the proxy's headers, only when the peer is the trusted proxy, so Django, the
 audit log and the rate limits all see the real client (docs/operations.md).
+
+One Python process runs one request's Python code at a time, so a single process cannot use a
+second core: ``ALLIANCE_SERVER_PROCESSES`` forks that many copies of the server onto one listening
+socket (the kernel hands each new connection to one of them), and the parent restarts a copy that
+dies. Nothing the pages share lives only in one process's memory (``docs/architecture.md``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import logging
+import os
 import resource
-from collections.abc import Mapping
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +36,8 @@ from alliance.web.env import envint, envlist, envstr
 from alliance.web.limits import MAX_REQUEST_BODY
 
 THREADS = 8
+# One server process per core, up to four: past that a clinic runs more machines.
+PROCESSES = max(1, min(4, os.cpu_count() or 1))
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT = 30
 # Descriptors beyond the connections: listening sockets, database connections, log files.
@@ -37,6 +51,7 @@ class ServerConfig:
     """Waitress settings for one ``alliance serve`` process."""
 
     threads: int = THREADS
+    processes: int = PROCESSES
     connection_limit: int = CONNECTION_LIMIT
     channel_timeout: int = CHANNEL_TIMEOUT
     trusted_proxy: str | None = None
@@ -72,6 +87,7 @@ def from_environ(env: Mapping[str, str]) -> ServerConfig:
     naming the variable and what it accepts."""
     return ServerConfig(
         threads=envint("ALLIANCE_SERVER_THREADS", THREADS, min=1, max=256, env=env),
+        processes=envint("ALLIANCE_SERVER_PROCESSES", PROCESSES, min=1, max=64, env=env),
         connection_limit=envint(
             "ALLIANCE_CONNECTION_LIMIT", CONNECTION_LIMIT, min=10, max=100_000, env=env
         ),
@@ -89,6 +105,81 @@ def from_environ(env: Mapping[str, str]) -> ServerConfig:
             )
         ),
     )
+
+
+logger = logging.getLogger(__name__)
+Serve = Callable[[list[socket.socket]], None]
+
+
+def serve_forked(host: str, port: int, processes: int, serve: Serve) -> None:
+    """Bind ``host:port`` once, then run ``serve(sockets)`` in ``processes`` forked children
+    until this process is told to stop (SIGTERM or Ctrl+C raise here), then stop them.
+
+    A child that exits is replaced, so one crash never takes the clinic offline. The caller
+    closes its database connections first: a connection must never cross a fork."""
+    listening = _listen(host, port)
+    children: set[int] = set()
+    try:
+        while True:
+            while len(children) < processes:
+                children.add(_fork(serve, listening))
+            time.sleep(0.5)
+            for pid in list(children):
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    children.discard(pid)
+                    logger.error(
+                        "server process %s exited (status %s); starting another", pid, status
+                    )
+    finally:
+        _stop(children)
+        listening.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind((host, port))
+    listening.listen(1024)
+    return listening
+
+
+def _fork(serve: Serve, listening: socket.socket) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        serve([listening])
+    except (SystemExit, KeyboardInterrupt):
+        pass
+    except BaseException:
+        logger.exception("server process failed")
+        code = 1
+    finally:
+        # Never return into the parent's code (its cleanup is the parent's to run).
+        os._exit(code)
+
+
+def _stop(children: set[int], timeout: float = 10) -> None:
+    for pid in children:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while children and time.monotonic() < deadline:
+        for pid in list(children):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                children.discard(pid)
+        time.sleep(0.05)
+    for pid in children:
+        _signal(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
 
 
 def _proxy(raw: str) -> str | None:

@@ -91,8 +91,14 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Take the write lock when a transaction starts, so concurrent submits wait instead of
-    # failing with "database is locked" when a read lock cannot be upgraded.
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    # failing with "database is locked" when a read lock cannot be upgraded. Write-ahead logging
+    # lets pages read while a submit writes (https://www.sqlite.org/wal.html); every commit still
+    # waits for the disk.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

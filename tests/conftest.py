@@ -30,7 +30,7 @@ from django.conf import settings  # noqa: E402
 # Tests with threads need SQLite's real file locking (writers wait, as in production); the
 # default shared-cache in-memory test database answers "table is locked" at once instead. The
 # file lives in memory-backed /dev/shm where there is one, so commits cost no disk syncs.
-if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+if settings.DATABASES["default"]["ENGINE"] == "alliance.web.sqlite_backend":
     _shm = Path("/dev/shm")
     _db_dir = tempfile.mkdtemp(prefix="alliance-test-db-", dir=_shm if _shm.is_dir() else None)
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(Path(_db_dir) / "test.db")

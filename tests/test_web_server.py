@@ -227,6 +227,7 @@ def test_bad_server_setting_is_one_clear_line_and_status_2(server_env: dict[str,
         ("ALLIANCE_CONNECTION_LIMIT", "lots", "ALLIANCE_CONNECTION_LIMIT must be a whole number"),
         ("ALLIANCE_CHANNEL_TIMEOUT", "0", "ALLIANCE_CHANNEL_TIMEOUT must be a whole number"),
         ("ALLIANCE_SERVER_THREADS", "-4", "ALLIANCE_SERVER_THREADS must be a whole number"),
+        ("ALLIANCE_SERVER_PROCESSES", "0", "ALLIANCE_SERVER_PROCESSES must be a whole number"),
         ("ALLIANCE_TRUSTED_PROXY", "nginx", "ALLIANCE_TRUSTED_PROXY must be the proxy's IP"),
         ("ALLIANCE_TRUSTED_PROXY_HEADERS", "x-real-ip", "ALLIANCE_TRUSTED_PROXY_HEADERS: unknown"),
     ]:
@@ -290,3 +291,63 @@ def test_untrusted_peer_cannot_pick_its_address(proxied: int, server_env: dict[s
     assert f"link-miss:{UNTRUSTED_PEER}" in db["throttles"]
     assert not any(FORGED in key for key in db["throttles"])
     assert not any(e[2] == FORGED for e in db["events"])
+
+
+# --- Several server processes -------------------------------------------------------------
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _serving(pid: int, count: int) -> set[int] | None:
+    """The server processes under ``pid``, once there are ``count`` of them."""
+    found = _children(pid)
+    return found if len(found) == count else None
+
+
+def _until(check: Callable[[], Any], seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_serve_forks_processes_replaces_one_that_dies_and_stops_them_all(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    """One Python process serves one request's Python at a time, so `serve` runs
+    ALLIANCE_SERVER_PROCESSES copies on one socket; a copy killed is replaced, and stopping the
+    server stops every copy."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(EXE), "serve", "--port", str(port), "--no-worker"],
+            env=server_env | {"ALLIANCE_SERVER_PROCESSES": "3"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(port, proc, log)
+        first = _until(lambda: _serving(proc.pid, 3))
+        os.kill(min(first), 9)
+        again = _until(lambda: (now := _serving(proc.pid, 3)) != first and now)
+        assert len(again & first) == 2  # the two left alone kept serving
+        for _ in range(10):
+            assert _request(port, "GET", "/healthz").status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, log.read_text()
+    assert all(not Path(f"/proc/{pid}").exists() for pid in again), "a server process was left"

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from contextlib import suppress
 from pathlib import Path
-from typing import Any
 
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
@@ -61,19 +59,3 @@ def field_keys(data_dir: Path) -> list[str]:
     if not keys:
         raise ImproperlyConfigured("ALLIANCE_FIELD_KEYS is empty")
     return keys
-
-
-def private_new_sqlite_file(connection: Any, **_: Any) -> None:
-    """Make a SQLite database file that SQLite has just created (0644, still empty) 0600: it
-    will hold health data. Files with content keep the mode their owner set; SQLite gives its
-    journals the database file's mode. Runs on connect, so merely loading the settings never
-    creates a file (``alliance audit verify`` on a wrong path must not leave one behind)."""
-    if connection.vendor != "sqlite":
-        return
-    name = str(connection.settings_dict["NAME"])
-    if not name or name == ":memory:" or name.startswith("file:"):
-        return
-    path = Path(name)
-    with suppress(OSError):  # gone again, or not ours to change: SQLite reports what matters
-        if path.stat().st_size == 0:
-            path.chmod(0o600)

@@ -94,6 +94,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # failing with "database is locked" when a read lock cannot be upgraded. Write-ahead logging
     # lets pages read while a submit writes (https://www.sqlite.org/wal.html); every commit still
     # waits for the disk.
+    DATABASES["default"]["ENGINE"] = "alliance.web.sqlite_backend"
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -60,17 +61,18 @@ def observations_for(episode: Episode, session: Session | None = None) -> list[O
     if session is not None:
         done = done.filter(session=session)
     done = done.select_related("session").order_by("session__number", "instrument")
-    return [
-        Observation(
-            client_id=str(episode.client_id),
-            session=a.session.number,
-            date=a.session.date,
-            instrument=a.instrument,
-            total=a.total,
-            items=dict(a.answers),
-        )
-        for a in done
-    ]
+    return [_observation(episode, a) for a in done]
+
+
+def _observation(episode: Episode, administration: Administration) -> Observation:
+    return Observation(
+        client_id=str(episode.client_id),
+        session=administration.session.number,
+        date=administration.session.date,
+        instrument=administration.instrument,
+        total=administration.total,
+        items=dict(administration.answers),
+    )
 
 
 def alert_config() -> AlertConfig:
@@ -205,29 +207,39 @@ def _carry_out(episode: Episode, actions: list[Action], newest: dict[Key, Alert]
     return touched
 
 
-def raise_risk_alerts(episode: Episode, session: Session) -> list[Alert]:
+def raise_risk_alerts(episode: Episode, recorded: Sequence[Administration]) -> list[Alert]:
     """The part of a refresh a client's submission waits for: raise an alert for each new risk
-    answer in ``session``. Reads only that session's answers and the episode's risk alerts; the
-    caller holds the client's lock. The emails go later (``notify_pending``), by the background
-    refresh, so no mail server holds the request."""
+    answer among the administrations just ``recorded`` (of one session). The episode's risk
+    alerts are read only when there is a risk answer; the caller holds the client's lock. The
+    emails go later (``notify_pending``), by the background refresh, so no mail server holds the
+    request."""
+    observations = [_observation(episode, a) for a in recorded]
+    if not _risk_raised(evaluate_episode(observations, [], alert_config())):
+        return []  # stored alerts only ever hold a raise back, so none would be raised
     rows = Alert.objects.filter(episode=episode, kind=Kind.RISK.value)
     stored = [(_key(a), Stored(a.status, a.session_number)) for a in rows]
-    raised = []
-    for action in evaluate_episode(observations_for(episode, session), stored, alert_config()):
-        finding = action.finding
-        if action.verb == Verb.RAISE and finding is not None and finding.kind == Kind.RISK:
-            raised.append(
-                Alert.objects.create(
-                    client_id=episode.client_id,
-                    episode=episode,
-                    kind=finding.kind,
-                    rule=finding.rule,
-                    instrument=finding.instrument,
-                    notify_pending=finding.severity == Severity.SAFETY,
-                    **_values(finding),
-                )
-            )
-    return raised
+    return [
+        Alert.objects.create(
+            client_id=episode.client_id,
+            episode=episode,
+            kind=finding.kind,
+            rule=finding.rule,
+            instrument=finding.instrument,
+            notify_pending=finding.severity == Severity.SAFETY,
+            **_values(finding),
+        )
+        for finding in _risk_raised(evaluate_episode(observations, stored, alert_config()))
+    ]
+
+
+def _risk_raised(actions: Sequence[Action]) -> list[Finding]:
+    return [
+        action.finding
+        for action in actions
+        if action.verb == Verb.RAISE
+        and action.finding is not None
+        and action.finding.kind == Kind.RISK
+    ]
 
 
 def send_pending_notifications(episode_id: int) -> bool:

@@ -171,6 +171,39 @@ def record_administration(
     return pending
 
 
+def record_session_answers(
+    session: Session, given: Mapping[str, Mapping[str, Answer]], channel: str
+) -> list[Administration]:
+    """Record each instrument's answers in ``given`` for ``session`` (as
+    ``record_administration``), reading the session's administrations once; an instrument
+    already completed there is left as it is (another link got there first). Returns the
+    administrations recorded now."""
+    rows = list(session.administrations.order_by("-created_at"))
+    done = {a.instrument for a in rows if a.status == AdministrationStatus.COMPLETED}
+    waiting = {
+        a.instrument: a
+        for a in reversed(rows)  # the newest pending row of each instrument wins
+        if a.status in (AdministrationStatus.PENDING, AdministrationStatus.EXPIRED)
+    }
+    recorded = []
+    for instrument_id, answers in given.items():
+        if instrument_id in done:
+            continue
+        instrument = registry().get(instrument_id)
+        values = _completed(instrument, answers, channel, None)
+        pending = waiting.get(instrument_id)
+        if pending is None:
+            recorded.append(
+                Administration.objects.create(session=session, instrument=instrument_id, **values)
+            )
+            continue
+        for name, value in values.items():
+            setattr(pending, name, value)
+        pending.save(update_fields=list(values))
+        recorded.append(pending)
+    return recorded
+
+
 def _completed(
     instrument: Instrument,
     answers: Mapping[str, Answer],

@@ -8,7 +8,7 @@ that browser answered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from importlib import import_module
 from typing import Any, Literal
@@ -26,7 +26,7 @@ from alliance.web.alerts.tasks import request_refresh
 from alliance.web.clinic.models import AdministrationStatus, Client, Session
 from alliance.web.clinic.services import (
     instruments_for_session,
-    record_administration,
+    record_session_answers,
     registry,
     request_administrations,
 )
@@ -142,13 +142,20 @@ def recorded_as_given(link: FeedbackLink, given: Draft) -> bool:
     return bool(given) and all(stored.get(key) == dict(value) for key, value in given.items())
 
 
-def submit(link: FeedbackLink, draft: Draft, last: Instrument, answers: dict[str, Answer]) -> int:
+def submit(
+    link: FeedbackLink,
+    draft: Draft,
+    last: Instrument,
+    answers: dict[str, Answer],
+    audit: Callable[[], object] | None = None,
+) -> int:
     """Record this browser's answers (its ``draft`` and the last page) once; returns how many
     instruments were recorded.
 
     Only what the client's "thank you" must wait for happens here: the answers, their scores and
     any risk alert. The episode's other alerts and the safety emails are queued
-    (``alerts.tasks``) in the same transaction. Locks are taken link first, then the client."""
+    (``alerts.tasks``) in the same transaction, and so is ``audit`` (the audit event), so the
+    submit commits once. Locks are taken link first, then the client."""
     with transaction.atomic():
         locked = (
             FeedbackLink.objects.select_for_update()
@@ -164,18 +171,12 @@ def submit(link: FeedbackLink, draft: Draft, last: Instrument, answers: dict[str
             raise InvalidAnswersError(f"Please answer {', '.join(missing)} first.")
         episode = locked.session.episode
         list(Client.objects.select_for_update().filter(pk=episode.client_id).values_list("pk"))
-        done = set(
-            locked.session.administrations.filter(
-                status=AdministrationStatus.COMPLETED
-            ).values_list("instrument", flat=True)
-        )
-        for instrument in instruments:
-            if instrument.id not in done:  # another link for this session got there first
-                record_administration(
-                    locked.session, instrument, given[instrument.id], locked.channel
-                )
+        answered = {i.id: given[i.id] for i in instruments}
+        recorded = record_session_answers(locked.session, answered, locked.channel)
         locked.used_at = timezone.now()
         locked.save(update_fields=["used_at"])
-        raise_risk_alerts(episode, locked.session)
+        raise_risk_alerts(episode, recorded)
         request_refresh(episode)
+        if audit is not None:
+            audit()  # last: the audit chain's lock is held until this transaction commits
     return len(instruments)

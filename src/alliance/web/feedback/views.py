@@ -142,7 +142,13 @@ def step(request: HttpRequest, token: str, step: int) -> HttpResponse:
         record(request, "link_answer", link, clinic_id=_clinic(link))
         return redirect("feedback:step", token=token, step=step + 1)
     try:
-        services.submit(link, draft, instrument, answers)
+        services.submit(
+            link,
+            draft,
+            instrument,
+            answers,
+            audit=lambda: record(request, "link_submit", link, clinic_id=_clinic(link)),
+        )
     except services.LinkGoneError as gone:
         return _gone(request, link, str(gone), {**draft, instrument.id: answers}, "link_submit")
     except InvalidAnswersError as exc:
@@ -150,7 +156,6 @@ def step(request: HttpRequest, token: str, step: int) -> HttpResponse:
         return _render_step(request, context, status=400)
     drafts.drop(request.session, link)
     drafts.mark_sent(request.session, link)
-    record(request, "link_submit", link, clinic_id=_clinic(link))
     if TABLET_KEY in request.session:
         return redirect("feedback:locked")
     return redirect("feedback:thanks")

@@ -3,10 +3,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.db import DatabaseError
-from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
-
-from alliance.web.keys import private_new_sqlite_file
 
 
 class OperationsConfig(AppConfig):
@@ -17,7 +14,6 @@ class OperationsConfig(AppConfig):
         # Any migrate (ours or a plain `django-admin migrate`) records the key check value, so a
         # site served by another WSGI server is protected too.
         post_migrate.connect(_record_key_check, sender=self)
-        connection_created.connect(private_new_sqlite_file)
 
 
 def _record_key_check(using: str = "default", **_: Any) -> None:

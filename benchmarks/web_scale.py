@@ -215,6 +215,10 @@ def pages(facts: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("sessions page", "counselor", f"/clients/{client}/sessions/"),
         ("transcript page", "counselor", f"/transcripts/{facts['transcript']}/"),
         ("audit log (admin)", "admin", "/audit/"),
+        ("new client form", "counselor", "/clients/new/"),
+        ("staff (admin)", "admin", "/manage/staff/"),
+        ("teams (admin)", "admin", "/manage/teams/"),
+        ("instrument plan (admin)", "admin", "/manage/instruments/"),
     ]
 
 

@@ -42,6 +42,10 @@ PAGES: dict[str, Page] = {
         "counselor",
         reverse("transcripts:detail", args=[f["transcript"]]),
     ),
+    "new client form": lambda f: ("counselor", reverse("clinic:client_new")),
+    "staff (admin)": lambda f: ("admin", reverse("manage:staff")),
+    "teams (admin)": lambda f: ("admin", reverse("manage:teams")),
+    "instrument plan (admin)": lambda f: ("admin", reverse("manage:instruments")),
 }
 #: Pages whose query count grows with the clinic today: none. Measured on SQLite (small =
 #: large): caseloads 17, client 22, sessions 23, team 16, audit 15, transcript 20. The sessions

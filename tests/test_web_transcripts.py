@@ -286,7 +286,11 @@ def test_re_uploading_a_session_counts_it_once_for_supervision(
     upload(world, "zoom.vtt", django_capture_on_commit_callbacks)
     run_worker()
     assert Transcript.objects.filter(status="done").count() == 2
-    assert counselor_skills(world.counselor).sessions == 1
+    skills = counselor_skills([world.counselor.pk])[world.counselor.pk]
+    assert skills.sessions == 1
+    newest = Transcript.objects.filter(status="done").order_by("-uploaded_at", "-id").first()
+    assert newest is not None
+    assert skills.averages["rq"] == round(newest.metrics["rq"], 2)
 
 
 def _stale(transcript: Transcript, **fields: Any) -> None:

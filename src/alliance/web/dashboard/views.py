@@ -30,7 +30,7 @@ from alliance.web.dashboard.summaries import (
 )
 from alliance.web.transcripts.forms import UploadForm
 from alliance.web.transcripts.services import transcripts_by_session
-from alliance.web.transcripts.summaries import client_skill_series, counselor_skills
+from alliance.web.transcripts.summaries import NO_SKILLS, client_skill_series, counselor_skills
 
 #: Caseload rows per page: the clients needing attention come first, the rest page.
 CASELOAD_PAGE = 50
@@ -117,7 +117,9 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
         raise PermissionDenied("Supervisors only")
     staff = staff.filter(role__in=[Role.COUNSELOR, Role.SUPERVISOR]).order_by("username")
     record(request, "team_view", object_type="team", object_id=user.team_id or "")
-    rows = [(row, counselor_skills(row.counselor)) for row in team_rows(staff)]
+    team = team_rows(staff)
+    skills = counselor_skills(row.counselor.pk for row in team)
+    rows = [(row, skills.get(row.counselor.pk, NO_SKILLS)) for row in team]
     return render(request, "dashboard/team.html", {"rows": rows})
 
 

@@ -6,13 +6,16 @@ deleted under the clinic's policy.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from statistics import mean
 from typing import Any
+
+from django.db.models import Avg, Count, FloatField, OuterRef, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from alliance.core import charts
 from alliance.core.transcripts import metrics as skill_metrics
-from alliance.web.accounts.models import User
 from alliance.web.transcripts.models import Transcript, TranscriptStatus
 
 # Metric key, label, 'good' threshold (MITI), axis maximum, shown as percent.
@@ -43,14 +46,6 @@ def analysed(queryset: Any) -> Any:
     )
 
 
-def newest_per_session(queryset: Any) -> dict[int, dict[str, Any]]:
-    """Metrics of the newest analysed transcript of each session (re-uploads count once)."""
-    latest: dict[int, dict[str, Any]] = {}
-    for transcript in analysed(queryset):
-        latest[transcript.session_id] = transcript.metrics
-    return latest
-
-
 def client_skill_series(episode: Any) -> tuple[list[int], list[SkillSeries]]:
     """Per-session skill metrics of the episode's analysed transcripts, charted; also the
     session numbers that have any, for a table whose columns line up."""
@@ -73,12 +68,35 @@ class CounselorSkills:
     averages: dict[str, float | None]
 
 
-def counselor_skills(counselor: User) -> CounselorSkills:
-    """Average skill metrics over a counselor's analysed sessions (for supervision, not ranking)."""
-    own = Transcript.objects.filter(session__episode__client__counselor=counselor)
-    rows = list(newest_per_session(own).values())
-    averages: dict[str, float | None] = {}
-    for key, *_ in CHARTED:
-        values = [float(m[key]) for m in rows if m.get(key) is not None]
-        averages[key] = round(mean(values), 2) if values else None
-    return CounselorSkills(len(rows), averages)
+NO_SKILLS = CounselorSkills(0, {key: None for key, *_ in CHARTED})
+
+
+def counselor_skills(counselor_ids: Iterable[int]) -> dict[int, CounselorSkills]:
+    """Average skill metrics over each counselor's analysed sessions (for supervision, not
+    ranking), the newest analysed upload of a session counting once: one aggregate query for
+    the whole team, so the team page reads one row per counselor, however many transcripts."""
+    newest = (
+        Transcript.objects.filter(session_id=OuterRef("session_id"), status=TranscriptStatus.DONE)
+        .order_by("-uploaded_at", "-id")
+        .values("pk")[:1]
+    )
+    averages = {
+        key: Avg(Cast(KeyTextTransform(key, "metrics"), FloatField())) for key, *_ in CHARTED
+    }
+    rows = (
+        Transcript.objects.filter(
+            session__episode__client__counselor_id__in=list(counselor_ids),
+            status=TranscriptStatus.DONE,
+            pk=Subquery(newest),
+        )
+        .values("session__episode__client__counselor_id")
+        .annotate(sessions=Count("pk"), **averages)
+        .order_by()
+    )
+    return {
+        row["session__episode__client__counselor_id"]: CounselorSkills(
+            row["sessions"],
+            {key: None if row[key] is None else round(float(row[key]), 2) for key, *_ in CHARTED},
+        )
+        for row in rows
+    }

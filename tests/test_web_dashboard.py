@@ -192,7 +192,7 @@ def test_plan_edits_and_discharge_change_what_links_ask(world: World) -> None:
     session = episode.sessions.get()
     page = http.post(reverse("feedback:create_link", args=[session.pk])).content.decode()
     assert "It asks: PHQ-9, Alliance check." in page
-    http.post(reverse("clinic:episode_close", args=[world.own.pk]))
+    http.post(reverse("feedback:discharge", args=[world.own.pk]), {"ending": "planned"})
     episode.refresh_from_db()
     assert episode.closed_on is not None
     page = http.post(reverse("feedback:create_link", args=[session.pk])).content.decode()

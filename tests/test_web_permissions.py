@@ -101,7 +101,13 @@ TARGETS = [
         {},
         True,
     ),
-    Target("discharge", "post", lambda c: reverse("clinic:episode_close", args=[c.pk]), {}, True),
+    Target(
+        "discharge",
+        "post",
+        lambda c: reverse("feedback:discharge", args=[c.pk]),
+        {"ending": "unplanned"},
+        True,
+    ),
     Target(
         "new episode",
         "post",

@@ -71,7 +71,9 @@ def _client(profile: Profile, users: dict[str, Any], rng: random.Random) -> Clie
     if profile.returning:
         # its own random stream, so the rest of the caseload stays exactly as before
         _course(episode, EARLIER, first_start, users[profile.counselor], random.Random(SEED + 1))
-        close_episode(episode, on=first_start + datetime.timedelta(weeks=EARLIER.sessions))
+        close_episode(
+            episode, "planned", on=first_start + datetime.timedelta(weeks=EARLIER.sessions)
+        )
         episode = open_episode(client, opened_on=start)
     _course(episode, profile, start, users[profile.counselor], rng)
     return client

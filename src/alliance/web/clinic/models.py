@@ -65,10 +65,21 @@ class Client(models.Model):
         return self.episodes.order_by(*Episode.NEWEST_FIRST).first()
 
 
+class Ending(models.TextChoices):
+    """How an episode ended: the core's ``outcomes.Ending`` values (dropout is ``unplanned``)."""
+
+    PLANNED = "planned", "Planned: the work was finished"
+    UNPLANNED = "unplanned", "Unplanned: the client stopped coming"
+    TRANSFERRED = "transferred", "Transferred to another service"
+    OTHER = "other", "Other"
+
+
 class Episode(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="episodes")
     opened_on = models.DateField()
     closed_on = models.DateField(null=True, blank=True)
+    #: Set when the episode closes ("" while open, and for episodes closed before it was asked).
+    ending = models.CharField(max_length=20, choices=Ending.choices, blank=True, default="")
 
     #: The current episode is the first in this order (ids break ties of one day).
     NEWEST_FIRST = ("-opened_on", "-id")

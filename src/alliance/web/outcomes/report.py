@@ -1,0 +1,229 @@
+"""What the outcomes page shows, computed by the core from the columns ``data.load`` read.
+
+Every definition (change, recovery, rates and their intervals, the alliance -> outcome model,
+shrinkage) is the core's; this module only picks the columns and arranges the results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from alliance.core import charts
+from alliance.core.instruments import Instrument
+from alliance.core.outcomes import (
+    PUBLISHED,
+    AllianceOutcome,
+    AllianceRows,
+    Attendance,
+    Dropout,
+    Ending,
+    EpisodeOutcome,
+    NotEnoughData,
+    Published,
+    Rate,
+    Satisfaction,
+    Summary,
+    TrajectoryPoint,
+    alliance_outcome,
+    attendance,
+    dropout,
+    episode_outcome,
+    joint_outcome,
+    mean_trajectory,
+    satisfaction,
+    summarise,
+)
+from alliance.core.outcomes import (
+    Score as CoreScore,
+)
+from alliance.core.outcomes_shrinkage import ShrunkRate, shrink_rates
+from alliance.core.registry import Registry
+from alliance.web.outcomes.data import Cohort
+
+#: The end-of-treatment measure every discharge asks for.
+SATISFACTION = "satisfaction_check"
+#: The joint PHQ-9 + GAD-7 rule of the NHS Talking Therapies manual (its published rates use it).
+JOINT_PARTS = ("phq9", "gad7")
+#: The average trajectory leaves out session numbers scored in fewer episodes than this: the
+#: late sessions of a few long episodes would end the line with noise.
+TRAJECTORY_MIN_EPISODES = 5
+
+
+@dataclass(frozen=True)
+class RateRow:
+    label: str
+    rate: Rate
+    published: Published | None = None
+
+
+@dataclass(frozen=True)
+class CounselorRow:
+    username: str
+    episodes: int
+    paired: int
+    improvement: ShrunkRate | None
+    dropout: ShrunkRate | None
+
+
+@dataclass(frozen=True)
+class OutcomesReport:
+    instrument: Instrument
+    episodes: int
+    summary: Summary
+    rates: list[RateRow]
+    joint: Summary | None
+    joint_rates: list[RateRow]
+    trajectory: list[TrajectoryPoint]
+    chart: str
+    attendance: Attendance
+    dropout: Dropout
+    satisfaction: Satisfaction
+    alliance: AllianceOutcome | NotEnoughData | None
+    counselors: list[CounselorRow]
+
+
+def instruments_to_load(outcome: str, registry: Registry) -> list[str]:
+    """The outcome measure (with its joint-rule partner), every alliance measure and the
+    satisfaction check: the only administrations the page reads."""
+    wanted = {outcome, SATISFACTION}
+    if outcome in JOINT_PARTS:
+        wanted |= set(JOINT_PARTS)
+    wanted |= {i.id for i in registry.all() if i.alliance is not None}
+    return sorted(wanted)
+
+
+def build(
+    cohort: Cohort,
+    instrument: Instrument,
+    registry: Registry,
+    counselors: Mapping[int, str] | None = None,
+) -> OutcomesReport:
+    """The page's numbers; ``counselors`` (id -> name) adds the per-counselor rows."""
+    outcomes = _outcomes(cohort, instrument)
+    summary = summarise(list(outcomes.values()), instrument.id)
+    joint = _joint(cohort, registry) if instrument.id in JOINT_PARTS else None
+    joint_summary = summarise(joint, joint[0].instrument) if joint else None
+    sessions, totals = _columns(cohort, instrument.id)
+    trajectory = mean_trajectory(sessions, totals, min_n=TRAJECTORY_MIN_EPISODES)
+    points = [(p.session, p.mean, *_interval(p)) for p in trajectory]
+    return OutcomesReport(
+        instrument=instrument,
+        episodes=len(cohort.episodes),
+        summary=summary,
+        rates=_rate_rows(summary, published=False),
+        joint=joint_summary,
+        joint_rates=_rate_rows(joint_summary, published=True) if joint_summary else [],
+        trajectory=trajectory,
+        chart=charts.mean_trajectory_chart("chart-trajectory", instrument, points),
+        attendance=attendance([cohort.attended.get(e.pk, 0) for e in cohort.episodes]),
+        dropout=dropout([Ending(e.ending) if e.ending else None for e in cohort.episodes]),
+        satisfaction=_satisfaction(cohort, registry),
+        alliance=_alliance(cohort, instrument, registry),
+        counselors=_counselor_rows(cohort, outcomes, counselors) if counselors else [],
+    )
+
+
+def _outcomes(cohort: Cohort, instrument: Instrument) -> dict[int, EpisodeOutcome]:
+    return {
+        e.pk: episode_outcome(
+            instrument,
+            str(e.client_id),
+            str(e.pk),
+            [CoreScore(n, t) for n, t in cohort.of(instrument.id, e.pk)],
+        )
+        for e in cohort.episodes
+    }
+
+
+def _joint(cohort: Cohort, registry: Registry) -> list[EpisodeOutcome]:
+    phq9, gad7 = (_outcomes(cohort, registry.get(i)) for i in JOINT_PARTS)
+    joint = (joint_outcome(phq9[e.pk], gad7[e.pk]) for e in cohort.episodes)
+    return [j for j in joint if j is not None]
+
+
+def _columns(cohort: Cohort, instrument: str) -> tuple[list[int], list[float]]:
+    pairs = [p for rows in cohort.scores.get(instrument, {}).values() for p in rows]
+    return [n for n, _ in pairs], [t for _, t in pairs]
+
+
+def _interval(point: TrajectoryPoint) -> tuple[float, float]:
+    low = point.ci_low if point.ci_low is not None else point.mean
+    high = point.ci_high if point.ci_high is not None else point.mean
+    return low, high
+
+
+def _rate_rows(summary: Summary, *, published: bool) -> list[RateRow]:
+    rows = [
+        ("Reliable improvement", summary.reliable_improvement, "reliable_improvement"),
+        ("Reliable deterioration", summary.reliable_deterioration, ""),
+        ("Recovery", summary.recovery, "recovery"),
+        ("Reliable recovery", summary.reliable_recovery, "reliable_recovery"),
+    ]
+    return [
+        RateRow(label, rate, PUBLISHED.get(key) if published and key else None)
+        for label, rate, key in rows
+    ]
+
+
+def _satisfaction(cohort: Cohort, registry: Registry) -> Satisfaction:
+    """Each episode's latest satisfaction answer, over the episodes shown."""
+    answers = cohort.scores.get(SATISFACTION, {})
+    totals = [max(rows)[1] for rows in answers.values() if rows]
+    return satisfaction(registry.get(SATISFACTION), totals, ended=len(cohort.episodes))
+
+
+def _alliance(
+    cohort: Cohort, outcome: Instrument, registry: Registry
+) -> AllianceOutcome | NotEnoughData | None:
+    """The model on the alliance measure the episodes answered most; None without any."""
+    alliance_ids = [i.id for i in registry.all() if i.alliance is not None]
+    counts = {a: len(cohort.scores.get(a, {})) for a in alliance_ids}
+    chosen = max(alliance_ids, key=lambda a: counts[a], default=None)
+    if chosen is None or counts[chosen] == 0:
+        return None
+    episode, session, alliance, score = [], [], [], []
+    for e in cohort.episodes:
+        rated = dict(cohort.of(chosen, e.pk))
+        for number, total in cohort.of(outcome.id, e.pk):
+            episode.append(e.pk)
+            session.append(number)
+            alliance.append(rated.get(number, math.nan))
+            score.append(total)
+    rows = AllianceRows(episode=episode, session=session, alliance=alliance, outcome=score)
+    return alliance_outcome(rows, chosen, outcome.id)
+
+
+def _counselor_rows(
+    cohort: Cohort, outcomes: Mapping[int, EpisodeOutcome], names: Mapping[int, str]
+) -> list[CounselorRow]:
+    """Per counselor: reliable improvement among paired episodes and dropout among ended ones,
+    each shrunk toward the rate of all counselors shown (``core.outcomes_shrinkage``)."""
+    improved: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    left: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    episodes: dict[str, int] = defaultdict(int)
+    for e in cohort.episodes:
+        key = str(e.counselor_id)
+        episodes[key] += 1
+        outcome = outcomes[e.pk]
+        if outcome.paired:
+            improved[key][0] += outcome.reliably_improved
+            improved[key][1] += 1
+        if e.ending:
+            left[key][0] += e.ending == Ending.UNPLANNED
+            left[key][1] += 1
+    keys = [str(k) for k in names if episodes[str(k)]]
+    shrunk_improved = shrink_rates({k: (improved[k][0], improved[k][1]) for k in keys})
+    shrunk_left = shrink_rates({k: (left[k][0], left[k][1]) for k in keys})
+    return [
+        CounselorRow(
+            username=names[int(k)],
+            episodes=episodes[k],
+            paired=improved[k][1],
+            improvement=shrunk_improved.rates[k] if shrunk_improved else None,
+            dropout=shrunk_left.rates[k] if shrunk_left else None,
+        )
+        for k in sorted(keys, key=lambda k: names[int(k)])
+    ]

@@ -96,3 +96,9 @@ def test_close_episode_refuses_an_unknown_ending(world: World) -> None:
     assert episode is not None
     with pytest.raises(ValueError, match="unknown ending"):
         close_episode(episode, "finished")
+
+
+def test_the_endings_are_the_cores() -> None:
+    from alliance.core.outcomes import Ending as CoreEnding
+
+    assert Ending.values == [e.value for e in CoreEnding]

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from alliance.core.instruments import bundled_instruments
+from alliance.core.outcomes import Ending as CoreEnding
 from alliance.web.accounts.models import Clinic
 from alliance.web.fields import EncryptedTextField
 
@@ -66,12 +67,13 @@ class Client(models.Model):
 
 
 class Ending(models.TextChoices):
-    """How an episode ended: the core's ``outcomes.Ending`` values (dropout is ``unplanned``)."""
+    """How an episode ended: the core's ``outcomes.Ending`` values with their labels, the one
+    place the choices are defined (an unplanned ending is a dropout)."""
 
-    PLANNED = "planned", "Planned: the work was finished"
-    UNPLANNED = "unplanned", "Unplanned: the client stopped coming"
-    TRANSFERRED = "transferred", "Transferred to another service"
-    OTHER = "other", "Other"
+    PLANNED = CoreEnding.PLANNED.value, "Planned: the work was finished"
+    UNPLANNED = CoreEnding.UNPLANNED.value, "Unplanned: the client stopped coming"
+    TRANSFERRED = CoreEnding.TRANSFERRED.value, "Transferred to another service"
+    OTHER = CoreEnding.OTHER.value, "Other"
 
 
 class Episode(models.Model):

@@ -38,6 +38,6 @@ def test_the_outcomes_page_recovers_the_simulated_alliance_effect(
     )
     assert within, "no alliance -> outcome result on the page"
     estimate, low, high = (float(g) for g in within.groups())
-    assert low <= EFFECTS.within <= high and high < 0  # covers the truth, excludes no effect
+    assert low <= estimate <= high and low <= EFFECTS.within <= high and high < 0  # no effect: out
     assert "For supervision, not ranking." in page
     assert '<figure class="chart"><svg' in page

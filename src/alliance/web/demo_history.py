@@ -19,19 +19,19 @@ from typing import Any
 
 from django.utils import timezone
 
+from alliance.core.outcomes import Ending
 from alliance.core.outcomes.simulate import AllianceEffects, simulate
 from alliance.web.accounts.models import Role
 from alliance.web.alerts.services import reference_changed
 from alliance.web.clinic.models import (
     Administration,
     Client,
-    Ending,
     Episode,
     Session,
     SessionStatus,
 )
-from alliance.web.clinic.services import scored_administration
 from alliance.web.clinic.services import registry as instrument_registry
+from alliance.web.clinic.services import scored_administration
 from alliance.web.demo_profiles import spread
 
 #: The simulated truth the outcomes page should recover (PHQ-9 points per alliance-check point).
@@ -70,7 +70,7 @@ def seed_history(users: dict[str, Any], count: int, seed: int) -> int:
     return len(episodes)
 
 
-def _ending(kind: str, rng: random.Random) -> str:
+def _ending(kind: str, rng: random.Random) -> Ending:
     """Rupture dropouts leave unplanned; of the rest most finish as planned."""
     if kind == "rupture_dropout":
         return Ending.UNPLANNED

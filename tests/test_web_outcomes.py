@@ -167,6 +167,6 @@ def test_satisfaction_answers_feed_the_page(
     satisfaction = registry().get("satisfaction_check")
     record_administration(session, satisfaction, answers | {"sat_different": 1}, "link")
     page = logged_in(world.counselor).get(reverse("outcomes:page")).content.decode()
-    assert "1 answer (100%" in page and "Mean 4.80" in page
+    assert "1 answer, from 100%" in page and "Mean 4.80" in page
     summary = logged_in(world.counselor).get(reverse("outcomes:summary", args=[episode.pk]))
     assert "4.80 of 5 (Satisfied)" in summary.content.decode()

@@ -14,8 +14,9 @@ from django import forms
 
 from alliance.core.registry import Registry
 
-#: The default period: episodes ended in the last year.
+#: The default period: episodes ended in the last year; the default measure.
 DEFAULT_DAYS = 365
+DEFAULT_INSTRUMENT = "phq9"
 
 
 def outcome_choices(registry: Registry) -> list[tuple[str, str]]:
@@ -59,7 +60,7 @@ class OutcomesFilter(forms.Form):
         data = super().clean() or {}
         data["end"] = data.get("end") or self.today
         data["start"] = data.get("start") or data["end"] - datetime.timedelta(days=DEFAULT_DAYS)
-        data["instrument"] = data.get("instrument") or "phq9"
+        data["instrument"] = data.get("instrument") or DEFAULT_INSTRUMENT
         if data["start"] > data["end"]:
             raise forms.ValidationError("The period must start before it ends.")
         return data

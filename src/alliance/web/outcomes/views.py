@@ -3,6 +3,8 @@ printable summary. Scope comes from ``clinic.access`` only; every view is audite
 
 from __future__ import annotations
 
+import datetime
+
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -15,7 +17,7 @@ from alliance.web.clinic.access import clients_visible_to, episodes_visible_to, 
 from alliance.web.clinic.models import Episode
 from alliance.web.clinic.services import registry
 from alliance.web.outcomes.data import load
-from alliance.web.outcomes.forms import OutcomesFilter
+from alliance.web.outcomes.forms import DEFAULT_DAYS, DEFAULT_INSTRUMENT, OutcomesFilter
 from alliance.web.outcomes.report import build, instruments_to_load
 from alliance.web.outcomes.summary import episode_summary_context
 
@@ -31,7 +33,7 @@ def outcomes_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     reg = registry()
     counselors = _counselors(user)
     form = OutcomesFilter(
-        request.GET,
+        _with_defaults(request.GET.dict(), timezone.localdate()),
         teams=_teams(user),
         counselors=counselors,
         registry=reg,
@@ -54,6 +56,16 @@ def outcomes_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     report = build(cohort, instrument, reg, per_counselor)
     record(request, "outcomes_view", object_type="outcomes", object_id=_scope(user, chosen))
     return render(request, "outcomes/page.html", {"form": form, "report": report})
+
+
+def _with_defaults(given: dict[str, str], today: datetime.date) -> dict[str, str]:
+    """The filters asked for, and the defaults for the rest, so the form shows what is shown."""
+    defaults = {
+        "start": (today - datetime.timedelta(days=DEFAULT_DAYS)).isoformat(),
+        "end": today.isoformat(),
+        "instrument": DEFAULT_INSTRUMENT,
+    }
+    return defaults | {k: v for k, v in given.items() if v}
 
 
 def _teams(user: User) -> list[tuple[int, str]]:

@@ -79,7 +79,8 @@ def test_the_episode_summary_saved_as_pdf_holds_the_scores(server: str, browser:
     main = page.inner_text("main")
     assert "For the client, in plain words" in main
     check(page, "episode-summary")
-    scores = page.locator("table.compact").first.locator("td").all_inner_texts()
+    phq9 = page.locator("table.compact", has_text="PHQ-9 per session")
+    scores = phq9.locator("td").all_inner_texts()
     assert len(scores) >= 3
     page.emulate_media(media="print")
     check(page, "episode-summary-print")

@@ -79,7 +79,8 @@ def episode_summary_context(episode: Episode) -> dict[str, Any]:
         band = (score or {}).get("severity_label") or ""
         by_instrument[instrument].append(Point(number, date, float(total), band))
     reg = registry()
-    measures = [_measure(episode, reg.get(i), points) for i, points in by_instrument.items()]
+    chosen = sorted(by_instrument, key=_order)
+    measures = [_measure(episode, reg.get(i), by_instrument[i]) for i in chosen]
     kinds: dict[str, list[Measure]] = defaultdict(list)
     for m in measures:
         kinds[m.instrument.kind].append(m)
@@ -91,6 +92,12 @@ def episode_summary_context(episode: Episode) -> dict[str, Any]:
         "alliance": kinds["alliance"],
         "satisfaction": kinds["satisfaction"],
     }
+
+
+def _order(instrument: str) -> tuple[int, str]:
+    """PHQ-9, then GAD-7, then the rest by id: the same order on every database."""
+    first = ("phq9", "gad7")
+    return (first.index(instrument) if instrument in first else len(first), instrument)
 
 
 def _measure(episode: Episode, instrument: Instrument, points: list[Point]) -> Measure:

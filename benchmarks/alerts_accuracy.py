@@ -2,8 +2,8 @@
 
 Run: python benchmarks/alerts_accuracy.py [--n 2000] [--seed 1]
 
-Ground truth comes from the simulator (benchmarks/alerts_simulate.py). An *eventual deteriorator*
-ends treatment reliably worse than at intake (PHQ-9 +6 or more, observed); a *treatment failure*
+Ground truth comes from the simulator (alliance.core.outcomes.simulate, via
+benchmarks/alerts_simulate.py). An *eventual deteriorator* ends treatment reliably worse than at intake (PHQ-9 +6 or more, observed); a *treatment failure*
 ends without reliable improvement. Each method is judged on whether it flags the client before
 the final session (lead time = final session - first flag).
 """

@@ -18,6 +18,7 @@ REQUIRED = (
     "alliance/core/transcripts/models/tokenizer.json",
     "alliance/core/transcripts/models/cards.json",
     "alliance/demo_data/transcripts/strong_session.vtt",
+    "alliance/core/outcomes/published.yaml",
     "alliance/web/static/alliance/site.css",
     "alliance/web/templates/base.html",
     "alliance/web/transcripts/templates/transcripts/detail.html",

@@ -14,6 +14,7 @@ from alliance.cli import audit as _audit
 from alliance.cli import instruments as _instruments
 from alliance.cli import operations as _operations
 from alliance.cli import operators as _operators
+from alliance.cli import outcomes as _outcomes
 from alliance.cli import scoring as _scoring
 from alliance.cli import transcripts as _transcripts
 from alliance.cli import web as _web
@@ -31,6 +32,7 @@ for _module in (
     _scoring,
     _ask,
     _alerts,
+    _outcomes,
     _transcripts,
     _web,
     _operators,

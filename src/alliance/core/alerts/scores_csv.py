@@ -2,7 +2,9 @@
 
 For clinics bringing history from another system. Every problem is reported with its line
 number; a file that is not UTF-8, lacks a column or names an unknown instrument is refused whole
-so nothing is half-imported.
+so nothing is half-imported. An optional ``episode`` column tells a returning client's episodes
+apart: the alert rules then follow each episode as its own series (shown as ``client_id/episode``)
+and `alliance outcomes` reports each episode separately (`parse_rows`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,18 +31,53 @@ class ScoresFileError(AllianceError):
     """The scores CSV cannot be used; the message names the line and column."""
 
 
+@dataclass(frozen=True)
+class ParsedScores:
+    """The validated rows of a scores file as parallel lists (episode "" when not given)."""
+
+    client_id: list[str]
+    episode: list[str]
+    session: list[int]
+    instrument: list[str]
+    total: list[float]
+    items: list[list[float]]
+    line: list[int]
+
+
 def read_scores(path: Path, instruments: dict[str, Instrument]) -> Frame:
     """Parse and validate the whole file, then build a frame."""
+    return parse_scores(read_text(path), instruments, origin=str(path))
+
+
+def read_text(path: Path) -> str:
+    """The file's text, or a one-line error saying why it cannot be read."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        return path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise ScoresFileError(f"{path}: cannot read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise ScoresFileError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    return parse_scores(text, instruments, origin=str(path))
 
 
 def parse_scores(text: str, instruments: dict[str, Instrument], origin: str = "scores") -> Frame:
+    rows = parse_rows(text, instruments, origin)
+    clients = [
+        f"{client}/{episode}" if episode else client
+        for client, episode in zip(rows.client_id, rows.episode, strict=True)
+    ]
+    return from_arrays(
+        clients,
+        rows.instrument,
+        rows.session,
+        np.array(rows.total),
+        np.array(rows.items, dtype=np.float64),
+    )
+
+
+def parse_rows(
+    text: str, instruments: dict[str, Instrument], origin: str = "scores"
+) -> ParsedScores:
+    """Validate every row; the first problem raises ScoresFileError naming its line."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
@@ -51,26 +89,22 @@ def parse_scores(text: str, instruments: dict[str, Instrument], origin: str = "s
         key=lambda x: x[0],
     )
     width = max([n for n, _ in item_columns] + [1])
-    clients: list[str] = []
-    names: list[str] = []
-    sessions: list[int] = []
-    totals: list[float] = []
-    items: list[list[float]] = []
+    parsed = ParsedScores([], [], [], [], [], [], [])
     for row in reader:
         line = reader.line_num
         client, instrument_id, session, total, answers = _parse_row(
             row, line, origin, instruments, item_columns, width
         )
-        clients.append(client)
-        names.append(instrument_id)
-        sessions.append(session)
-        totals.append(total)
-        items.append(answers)
-    if not clients:
+        parsed.client_id.append(client)
+        parsed.episode.append((row.get("episode") or "").strip())
+        parsed.instrument.append(instrument_id)
+        parsed.session.append(session)
+        parsed.total.append(total)
+        parsed.items.append(answers)
+        parsed.line.append(line)
+    if not parsed.client_id:
         raise ScoresFileError(f"{origin}: no rows")
-    return from_arrays(
-        clients, names, sessions, np.array(totals), np.array(items, dtype=np.float64)
-    )
+    return parsed
 
 
 def _parse_row(

@@ -14,7 +14,6 @@ from alliance.core.outcomes.episodes import (
     joint_outcome,
 )
 from alliance.core.outcomes.model import (
-    MAX_MODEL_EPISODES,
     MIN_EPISODES,
     MIN_PAIRS,
     AllianceOutcome,
@@ -47,7 +46,6 @@ from alliance.core.outcomes.trajectory import TrajectoryPoint, mean_trajectory
 
 __all__ = [
     "JOINT",
-    "MAX_MODEL_EPISODES",
     "MIN_EPISODES",
     "MIN_PAIRS",
     "PUBLISHED",

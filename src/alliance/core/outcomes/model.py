@@ -7,7 +7,8 @@ model is
     y_next = b0 + b1 * y_t + b_within * (a_t - mean_i(a)) + b_between * (mean_i(a) - mean(a))
              + u_i + e,      u_i ~ N(0, tau^2) per episode, e ~ N(0, sigma^2),
 
-a linear mixed model (statsmodels MixedLM, REML) with a random intercept per episode. Splitting the
+a linear mixed model (REML) with a random intercept per episode, fitted in closed form by
+`alliance.core.outcomes.mixed` (the statsmodels MixedLM model; the tests check they agree). Splitting the
 alliance into the client's own mean and the deviation from it separates "clients who rate the
 alliance higher do better" (between) from "sessions that go better than usual for this client are
 followed by more improvement" (within); only the within part is free of stable client
@@ -20,7 +21,6 @@ Routine data are observational: the sentence says "was followed by", never "caus
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from alliance.core.outcomes.mixed import random_intercept_reml
 from alliance.core.outcomes.rates import Z_95
 
 # Maas & Hox (2005, Methodology 1(3):86-92): with 30 or more groups the fixed effects and their
@@ -35,10 +36,6 @@ from alliance.core.outcomes.rates import Z_95
 # rarely. A hundred session pairs keeps the within-episode estimate from resting on a handful.
 MIN_EPISODES = 30
 MIN_PAIRS = 100
-# The model is fitted on at most this many episodes, sampled at random (seeded) beyond it: the
-# intervals of 5,000 episodes are already a fraction of a point, and the fit stays within seconds.
-MAX_MODEL_EPISODES = 5000
-FIT_METHODS = ("bfgs", "powell", "nm")
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,6 @@ class AllianceOutcome:
     n_episodes: int
     n_pairs: int
     sentence: str
-    sampled_from: int | None = None  # episodes available, when the fit used a random sample
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -140,18 +136,12 @@ def alliance_outcome(
     outcome_instrument: str,
     *,
     higher_is_better: bool | None = None,
-    seed: int = 0,
-    max_episodes: int = MAX_MODEL_EPISODES,
 ) -> AllianceOutcome | NotEnoughData:
     """Fit the model, or say how much more data it needs."""
     pairs = session_pairs(rows)
     n_episodes, n_pairs = pairs.n_episodes, pairs.n_pairs
     if n_episodes < MIN_EPISODES or n_pairs < MIN_PAIRS or _no_within_variation(pairs):
         return _not_enough(alliance_instrument, outcome_instrument, n_episodes, n_pairs)
-    sampled_from = None
-    if n_episodes > max_episodes:
-        pairs, sampled_from = _sample(pairs, max_episodes, seed), n_episodes
-        n_episodes, n_pairs = pairs.n_episodes, pairs.n_pairs
     within, between = fit(pairs)
     direction = _direction(outcome_instrument) if higher_is_better is None else higher_is_better
     return AllianceOutcome(
@@ -161,17 +151,12 @@ def alliance_outcome(
         between=between,
         n_episodes=n_episodes,
         n_pairs=n_pairs,
-        sentence=describe(
-            within, between, outcome_instrument, direction, n_episodes, n_pairs, sampled_from
-        ),
-        sampled_from=sampled_from,
+        sentence=describe(within, between, outcome_instrument, direction, n_episodes, n_pairs),
     )
 
 
 def fit(pairs: Pairs) -> tuple[Estimate, Estimate]:
     """REML fit of the random-intercept model; returns (within, between) with Wald 95% intervals."""
-    from statsmodels.regression.mixed_linear_model import MixedLM
-
     sums = np.bincount(pairs.group, weights=pairs.alliance)
     counts = np.bincount(pairs.group)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -185,28 +170,10 @@ def fit(pairs: Pairs) -> tuple[Estimate, Estimate]:
             client_mean - grand,
         )
     )
-    model = MixedLM(pairs.outcome_next, exog, groups=pairs.group)
-    params, se = _fitted(model)
-    return _estimate(params[2], se[2]), _estimate(params[3], se[3])
-
-
-def _fitted(model: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Fixed effects and their SEs from the first optimiser that converges to finite SEs.
-
-    L-BFGS can step onto a singular random-effects covariance on these data, so BFGS comes
-    first; Powell and Nelder-Mead are the fallbacks statsmodels documents for hard cases.
-    """
-    for method in FIT_METHODS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence chatter; judged by the result below
-            try:
-                result = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError):
-                continue
-        params, se = np.asarray(result.fe_params), np.asarray(result.bse_fe)
-        if result.converged and np.all(np.isfinite(se)):
-            return params, se
-    raise ArithmeticError("the alliance-outcome model did not converge")
+    _, group = np.unique(pairs.group, return_inverse=True)
+    result = random_intercept_reml(pairs.outcome_next, exog, group.astype(np.int64))
+    se = result.se
+    return _estimate(result.params[2], se[2]), _estimate(result.params[3], se[3])
 
 
 def _estimate(value: float, se: float) -> Estimate:
@@ -224,18 +191,6 @@ def _no_within_variation(pairs: Pairs) -> bool:
     with np.errstate(invalid="ignore", divide="ignore"):
         deviation = pairs.alliance - (sums / counts)[pairs.group]
     return bool(np.all(np.abs(deviation) < 1e-12))
-
-
-def _sample(pairs: Pairs, max_episodes: int, seed: int) -> Pairs:
-    chosen = np.random.default_rng(seed).choice(np.unique(pairs.group), max_episodes, replace=False)
-    keep = np.isin(pairs.group, chosen)
-    _, group = np.unique(pairs.group[keep], return_inverse=True)
-    return Pairs(
-        group=group.astype(np.int64),
-        outcome_now=pairs.outcome_now[keep],
-        alliance=pairs.alliance[keep],
-        outcome_next=pairs.outcome_next[keep],
-    )
 
 
 def _not_enough(alliance: str, outcome: str, n_episodes: int, n_pairs: int) -> NotEnoughData:
@@ -269,7 +224,6 @@ def describe(
     higher_is_better: bool | None,
     n_episodes: int,
     n_pairs: int,
-    sampled_from: int | None = None,
 ) -> str:
     """The result in plain words, for counselors and clinic directors."""
     label = _label(outcome_instrument)
@@ -288,11 +242,8 @@ def describe(
         if between.clear
         else f" Clients with a higher average alliance did not clearly differ ({_interval(between)})."
     )
-    sample = (
-        f" (a random sample of {n_episodes:,} of {sampled_from:,} episodes)" if sampled_from else ""
-    )
     return (
-        f"{first}{second} Based on {n_episodes:,} episodes and {n_pairs:,} session pairs{sample}. "
+        f"{first}{second} Based on {n_episodes:,} episodes and {n_pairs:,} session pairs. "
         "This shows what tends to follow a good session here, not proof that one causes the other."
     )
 

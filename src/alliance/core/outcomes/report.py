@@ -198,7 +198,6 @@ def report(
                 higher_is_better=instruments[outcome].higher_is_better
                 if outcome in instruments
                 else None,
-                seed=seed,
             )
         ),
         trajectory=_trajectory(rows, outcome, trajectory_min_n),

@@ -136,11 +136,6 @@ def _effect(
     return effect, _bootstrap(first, improvement, seed), mean_first, mean_last, sd
 
 
-def pre_post_effect_size(first: np.ndarray, improvement: np.ndarray) -> float:
-    """Mean improvement over the SD of the first scores (ddof 1)."""
-    return float(improvement.mean() / first.std(ddof=1))
-
-
 def _bootstrap(first: np.ndarray, improvement: np.ndarray, seed: int) -> tuple[float, float] | None:
     """Percentile 95% interval of the effect size over episodes resampled with replacement."""
     n = first.shape[0]
@@ -260,7 +255,7 @@ def satisfaction(
     values = values[np.isfinite(values)]
     n = int(values.size)
     cutoff = next((b.min for b in instrument.bands if b.id == "satisfied"), None)
-    satisfied = rate(int((values >= cutoff).sum()) if cutoff is not None else 0, n if cutoff else 0)
+    satisfied = rate(0, 0) if cutoff is None else rate(int((values >= cutoff).sum()), n)
     mean = float(values.mean()) if n else None
     half = Z_95 * float(values.std(ddof=1)) / np.sqrt(n) if n > 1 else None
     return Satisfaction(

@@ -170,3 +170,20 @@ def test_satisfaction_answers_feed_the_page(
     assert "1 answer, from 100%" in page and "Mean 4.80" in page
     summary = logged_in(world.counselor).get(reverse("outcomes:summary", args=[episode.pk]))
     assert "4.80 of 5 (Satisfied)" in summary.content.decode()
+
+
+def test_counselor_rates_are_pulled_toward_their_own_teams_rate(world: World) -> None:
+    for client in (world.own, world.teammate):  # North: every episode improves reliably
+        closed_episode(client)
+        closed_episode(client)
+    closed_episode(world.other_team, course=(16, 15))  # South: no reliable change
+    closed_episode(world.other_team, course=(16, 15))
+    page = logged_in(world.admin).get(reverse("outcomes:page")).content.decode()
+    found = {
+        name: (team, int(rate))
+        for name, team, rate in re.findall(
+            r'<th scope="row">(couns_\w)</th><td>(\w+)</td><td>\d+</td>\s*<td>(\d+)%', page
+        )
+    }
+    # pooled over the clinic all three would move toward 4 of 6; each team keeps its own rate
+    assert found == {"couns_a": ("North", 100), "couns_b": ("North", 100), "couns_c": ("South", 0)}

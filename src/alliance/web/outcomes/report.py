@@ -60,8 +60,18 @@ class RateRow:
 
 
 @dataclass(frozen=True)
+class Counselor:
+    """A member of staff whose clients the user may read."""
+
+    username: str
+    team_id: int | None
+    team: str
+
+
+@dataclass(frozen=True)
 class CounselorRow:
     username: str
+    team: str
     episodes: int
     paired: int
     improvement: ShrunkRate | None
@@ -99,9 +109,9 @@ def build(
     cohort: Cohort,
     instrument: Instrument,
     registry: Registry,
-    counselors: Mapping[int, str] | None = None,
+    counselors: Mapping[int, Counselor] | None = None,
 ) -> OutcomesReport:
-    """The page's numbers; ``counselors`` (id -> name) adds the per-counselor rows."""
+    """The page's numbers; ``counselors`` (by id) adds the per-counselor rows."""
     outcomes = _outcomes(cohort, instrument)
     summary = summarise(list(outcomes.values()), instrument.id)
     joint = _joint(cohort, registry) if instrument.id in JOINT_PARTS else None
@@ -197,33 +207,47 @@ def _alliance(
 
 
 def _counselor_rows(
-    cohort: Cohort, outcomes: Mapping[int, EpisodeOutcome], names: Mapping[int, str]
+    cohort: Cohort, outcomes: Mapping[int, EpisodeOutcome], staff: Mapping[int, Counselor]
 ) -> list[CounselorRow]:
     """Per counselor: reliable improvement among paired episodes and dropout among ended ones,
-    each shrunk toward the rate of all counselors shown (``core.outcomes_shrinkage``)."""
-    improved: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    left: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    episodes: dict[str, int] = defaultdict(int)
+    each shrunk toward the rate of the counselor's team (``core.outcomes_shrinkage``)."""
+    improved: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    left: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    episodes: dict[int, int] = defaultdict(int)
     for e in cohort.episodes:
-        key = str(e.counselor_id)
-        episodes[key] += 1
+        episodes[e.counselor_id] += 1
         outcome = outcomes[e.pk]
         if outcome.paired:
-            improved[key][0] += outcome.reliably_improved
-            improved[key][1] += 1
+            improved[e.counselor_id][0] += outcome.reliably_improved
+            improved[e.counselor_id][1] += 1
         if e.ending:
-            left[key][0] += e.ending == Ending.UNPLANNED
-            left[key][1] += 1
-    keys = [str(k) for k in names if episodes[str(k)]]
-    shrunk_improved = shrink_rates({k: (improved[k][0], improved[k][1]) for k in keys})
-    shrunk_left = shrink_rates({k: (left[k][0], left[k][1]) for k in keys})
-    return [
+            left[e.counselor_id][0] += e.ending == Ending.UNPLANNED
+            left[e.counselor_id][1] += 1
+    teams: dict[int | None, list[int]] = defaultdict(list)
+    for pk, counselor in staff.items():
+        if episodes[pk]:
+            teams[counselor.team_id].append(pk)
+    improvement: dict[int, ShrunkRate] = {}
+    dropped: dict[int, ShrunkRate] = {}
+    for members in teams.values():
+        improvement |= _shrunk({k: improved[k] for k in members})
+        dropped |= _shrunk({k: left[k] for k in members})
+    rows = [
         CounselorRow(
-            username=names[int(k)],
+            username=staff[k].username,
+            team=staff[k].team,
             episodes=episodes[k],
             paired=improved[k][1],
-            improvement=shrunk_improved.rates[k] if shrunk_improved else None,
-            dropout=shrunk_left.rates[k] if shrunk_left else None,
+            improvement=improvement.get(k),
+            dropout=dropped.get(k),
         )
-        for k in sorted(keys, key=lambda k: names[int(k)])
+        for members in teams.values()
+        for k in members
     ]
+    return sorted(rows, key=lambda r: (r.team, r.username))
+
+
+def _shrunk(counts: Mapping[int, list[int]]) -> dict[int, ShrunkRate]:
+    """One team's counselors' rates, shrunk toward the team's."""
+    shrunk = shrink_rates({str(k): (c, n) for k, (c, n) in counts.items()})
+    return {int(k): rate for k, rate in shrunk.rates.items()} if shrunk else {}

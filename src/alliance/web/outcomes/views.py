@@ -18,7 +18,7 @@ from alliance.web.clinic.models import Episode
 from alliance.web.clinic.services import registry
 from alliance.web.outcomes.data import load
 from alliance.web.outcomes.forms import DEFAULT_DAYS, DEFAULT_INSTRUMENT, OutcomesFilter
-from alliance.web.outcomes.report import build, instruments_to_load
+from alliance.web.outcomes.report import Counselor, build, instruments_to_load
 from alliance.web.outcomes.summary import episode_summary_context
 
 
@@ -35,7 +35,7 @@ def outcomes_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = OutcomesFilter(
         _with_defaults(request.GET.dict(), timezone.localdate()),
         teams=_teams(user),
-        counselors=counselors,
+        counselors=[(pk, c.username) for pk, c in counselors.items()],
         registry=reg,
         today=timezone.localdate(),
     )
@@ -52,7 +52,7 @@ def outcomes_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         episodes = episodes.filter(client__counselor_id=chosen["counselor"])
     instrument = reg.get(chosen["instrument"])
     cohort = load(episodes, instruments_to_load(instrument.id, reg))
-    per_counselor = dict(counselors) if user.is_supervisor or user.is_clinic_admin else None
+    per_counselor = counselors if user.is_supervisor or user.is_clinic_admin else None
     report = build(cohort, instrument, reg, per_counselor)
     record(request, "outcomes_view", object_type="outcomes", object_id=_scope(user, chosen))
     return render(request, "outcomes/page.html", {"form": form, "report": report})
@@ -79,10 +79,11 @@ def _teams(user: User) -> list[tuple[int, str]]:
     return list(teams.order_by("name").values_list("pk", "name"))
 
 
-def _counselors(user: User) -> list[tuple[int, str]]:
-    """The staff whose clients the user may read (a counselor: only themselves)."""
+def _counselors(user: User) -> dict[int, Counselor]:
+    """The staff whose clients the user may read (a counselor: only themselves), by name."""
     owners = User.objects.filter(clients__in=clients_visible_to(user)).distinct()
-    return list(owners.order_by("username").values_list("pk", "username"))
+    rows = owners.order_by("username").values_list("pk", "username", "team_id", "team__name")
+    return {pk: Counselor(name, team, team_name or "") for pk, name, team, team_name in rows}
 
 
 def _scope(user: User, chosen: dict[str, object]) -> str:

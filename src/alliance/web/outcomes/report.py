@@ -31,13 +31,11 @@ from alliance.core.outcomes import (
     attendance,
     dropout,
     episode_outcome,
+    episode_outcomes,
     joint_outcome,
     mean_trajectory,
     satisfaction,
     summarise,
-)
-from alliance.core.outcomes import (
-    Score as CoreScore,
 )
 from alliance.core.outcomes_shrinkage import ShrunkRate, shrink_rates
 from alliance.core.registry import Registry
@@ -114,7 +112,8 @@ def build(
     """The page's numbers; ``counselors`` (by id) adds the per-counselor rows."""
     outcomes = _outcomes(cohort, instrument)
     summary = summarise(list(outcomes.values()), instrument.id)
-    joint = _joint(cohort, registry) if instrument.id in JOINT_PARTS else None
+    known = {instrument.id: outcomes}
+    joint = _joint(cohort, registry, known) if instrument.id in JOINT_PARTS else None
     joint_summary = summarise(joint, joint[0].instrument) if joint else None
     sessions, totals = _columns(cohort, instrument.id)
     trajectory = mean_trajectory(sessions, totals, min_n=TRAJECTORY_MIN_EPISODES)
@@ -137,19 +136,29 @@ def build(
 
 
 def _outcomes(cohort: Cohort, instrument: Instrument) -> dict[int, EpisodeOutcome]:
+    """Every episode's outcome on ``instrument`` (the core's vectorised pass over the scored
+    ones; those without a score are unpaired)."""
+    clients = {e.pk: e.client_id for e in cohort.episodes}
+    columns: tuple[list[str], list[str], list[int], list[float]] = ([], [], [], [])
+    for episode, rows in cohort.scores.get(instrument.id, {}).items():
+        for number, total in rows:
+            columns[0].append(str(clients[episode]))
+            columns[1].append(str(episode))
+            columns[2].append(number)
+            columns[3].append(total)
+    found = (
+        {int(o.episode): o for o in episode_outcomes(instrument, *columns)} if columns[0] else {}
+    )
     return {
-        e.pk: episode_outcome(
-            instrument,
-            str(e.client_id),
-            str(e.pk),
-            [CoreScore(n, t) for n, t in cohort.of(instrument.id, e.pk)],
-        )
+        e.pk: found.get(e.pk) or episode_outcome(instrument, str(e.client_id), str(e.pk), [])
         for e in cohort.episodes
     }
 
 
-def _joint(cohort: Cohort, registry: Registry) -> list[EpisodeOutcome]:
-    phq9, gad7 = (_outcomes(cohort, registry.get(i)) for i in JOINT_PARTS)
+def _joint(
+    cohort: Cohort, registry: Registry, known: Mapping[str, dict[int, EpisodeOutcome]]
+) -> list[EpisodeOutcome]:
+    phq9, gad7 = (known.get(i) or _outcomes(cohort, registry.get(i)) for i in JOINT_PARTS)
     joint = (joint_outcome(phq9[e.pk], gad7[e.pk]) for e in cohort.episodes)
     return [j for j in joint if j is not None]
 

@@ -187,3 +187,13 @@ def test_counselor_rates_are_pulled_toward_their_own_teams_rate(world: World) ->
     }
     # pooled over the clinic all three would move toward 4 of 6; each team keeps its own rate
     assert found == {"couns_a": ("North", 100), "couns_b": ("North", 100), "couns_c": ("South", 0)}
+
+
+def test_a_platform_operator_of_no_clinic_sees_no_outcomes(world: World) -> None:
+    from alliance.web.accounts.models import User
+
+    from .web_fixtures import PASSWORD, operator_client
+
+    http = operator_client(User.objects.create_superuser("operator", password=PASSWORD))
+    assert http.get(reverse("outcomes:page")).status_code == 403
+    assert AuditEvent.objects.filter(action="outcomes_view", outcome="denied").exists()

@@ -47,3 +47,17 @@ def test_charts_escape_text_and_cope_with_no_points(phq9: Instrument) -> None:
     root = parse(svg)
     assert root.find("s:title", NS).text == "<b>&"  # type: ignore[union-attr]
     assert root.find("s:polyline", NS) is None
+
+
+def test_mean_trajectory_chart_shades_the_interval_around_the_means(phq9: Instrument) -> None:
+    points = [(1, 16.0, 14.0, 18.0), (2, 12.5, 10.0, 15.0), (3, 9.0, 6.0, 12.0)]
+    svg = parse(charts.mean_trajectory_chart("m", phq9, points))
+    assert svg.find("s:title", NS).text == "Average PHQ-9 per session"  # type: ignore[union-attr]
+    desc = svg.find("s:desc", NS).text or ""  # type: ignore[union-attr]
+    assert "Session 1: 16." in desc and "Session 3: 9." in desc
+    band = svg.find("s:polygon", NS)
+    assert band is not None and len(band.get("points", "").split()) == 6
+    frame = charts.Frame(640, 240, 3, 0, 27)
+    assert band.get("points", "").split()[0] == f"{frame.x(1):.1f},{frame.y(18.0):.1f}"
+    assert len(svg.findall("s:circle", NS)) == 3
+    assert parse(charts.mean_trajectory_chart("e", phq9, [])).find("s:polygon", NS) is None

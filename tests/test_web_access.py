@@ -28,6 +28,7 @@ AUDITED = {
     "discharge": ("episode_close", "client"),
     "new episode": ("episode_open", "client"),
     "tablet": ("tablet_start", "session"),
+    "episode summary": ("episode_summary", "episode"),
     "transcript": ("transcript_view", "transcript"),
     "transcript upload": ("transcript_upload", "session"),
     "transcript delete": ("transcript_delete", "transcript"),

@@ -99,9 +99,9 @@ def test_a_discharge_refits_the_reference_and_a_submission_reuses_it(world: Worl
     leaving = _open_course(world, "Leaving")
     before = reference_fits()
     discharge = logged_in(world.counselor).post(
-        reverse("clinic:episode_close", args=[leaving.client_id])
+        reverse("feedback:discharge", args=[leaving.client_id]), {"ending": "planned"}
     )
-    assert discharge.status_code == 302
+    assert discharge.status_code == 200  # the satisfaction link
     assert reference_fits() == before + 1
     fitted = fitted_reference(world.clinic.pk)
     assert fitted is not None and fitted.etr["phq9"].fitted_from == 50
@@ -116,7 +116,7 @@ def test_a_discharge_refits_the_reference_and_a_submission_reuses_it(world: Worl
 def test_a_measure_recorded_in_a_closed_episode_refits_the_reference(world: World) -> None:
     _closed_episodes(world, 49)
     leaving = _open_course(world, "Leaving")
-    assert close_episode(leaving)
+    assert close_episode(leaving, "planned")
     token = ReferenceState.objects.get(clinic=world.clinic).token
     session = next_session(leaving, status="attended")
     record_administration(session, registry().get("phq9"), _phq9_with_total(4), "staff")

@@ -167,9 +167,11 @@ def test_demo_command_builds_a_database_and_private_keys(tmp_path: Path) -> None
     assert "admin, supervisor, counselor, counselor2" in proc.stdout
     assert "pw-demo-12345" in proc.stdout
     with sqlite3.connect(db) as conn:
-        (count,) = conn.execute("SELECT count(*) FROM clinic_client").fetchone()
+        (count,) = conn.execute("SELECT count(*) FROM clinic_client WHERE active").fetchone()
+        (past,) = conn.execute("SELECT count(*) FROM clinic_client WHERE NOT active").fetchone()
         (name,) = conn.execute("SELECT display_name FROM clinic_client LIMIT 1").fetchone()
     assert count == 10 and name.startswith("gAAAA")  # Fernet token, not a name
+    assert past == 300 and "History: 300 closed episodes" in proc.stdout  # the outcomes page's
     for key_file in ("field_keys", "secret_key"):
         mode = stat.S_IMODE((tmp_path / key_file).stat().st_mode)
         assert mode == 0o600, key_file
@@ -192,7 +194,7 @@ def test_plan_edits_and_discharge_change_what_links_ask(world: World) -> None:
     session = episode.sessions.get()
     page = http.post(reverse("feedback:create_link", args=[session.pk])).content.decode()
     assert "It asks: PHQ-9, Alliance check." in page
-    http.post(reverse("clinic:episode_close", args=[world.own.pk]))
+    http.post(reverse("feedback:discharge", args=[world.own.pk]), {"ending": "planned"})
     episode.refresh_from_db()
     assert episode.closed_on is not None
     page = http.post(reverse("feedback:create_link", args=[session.pk])).content.decode()
@@ -225,3 +227,14 @@ def _pk_of(caseload_page: str, name: str) -> int:
     match = re.search(r'href="/clients/(\d+)/"[^>]*>' + re.escape(name), caseload_page)
     assert match, name
     return int(match.group(1))
+
+
+def test_past_clients_come_after_current_ones_needing_the_same_attention(world: World) -> None:
+    from alliance.web.clinic.services import create_client
+
+    Alert.objects.all().delete()
+    past = create_client(world.clinic, world.counselor, "Aaron Past")  # sorts first by name
+    next_session(past.current_episode())  # type: ignore[arg-type]  # as unmeasured as Alex's
+    Client.objects.filter(pk=past.pk).update(active=False)
+    page = logged_in(world.counselor).get(reverse("dashboard:caseload")).content.decode()
+    assert page.index("Alex Own") < page.index("Aaron Past")

@@ -101,7 +101,13 @@ TARGETS = [
         {},
         True,
     ),
-    Target("discharge", "post", lambda c: reverse("clinic:episode_close", args=[c.pk]), {}, True),
+    Target(
+        "discharge",
+        "post",
+        lambda c: reverse("feedback:discharge", args=[c.pk]),
+        {"ending": "unplanned"},
+        True,
+    ),
     Target(
         "new episode",
         "post",
@@ -111,6 +117,13 @@ TARGETS = [
         _discharged,
     ),
     Target("tablet", "post", lambda c: reverse("feedback:tablet", args=[_session(c)]), {}, True),
+    Target(
+        "episode summary",
+        "get",
+        lambda c: reverse("outcomes:summary", args=[c.current_episode().pk]),  # type: ignore[union-attr]
+        {},
+        False,
+    ),
     Target(
         "transcript",
         "get",
@@ -177,7 +190,9 @@ def test_caseload_lists_exactly_the_visible_clients(world: World, role: str) -> 
         assert shown == (relation in READS[role]), relation
 
 
-@pytest.mark.parametrize("url", ["/", "/clients/1/", "/team/", "/audit/", "/clients/new/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/clients/1/", "/team/", "/audit/", "/clients/new/", "/outcomes/"]
+)
 def test_anonymous_users_are_sent_to_login(db: object, url: str) -> None:
     from django.test import Client as HttpClient
 
@@ -241,6 +256,7 @@ HUGE = 10**30
         ("post", f"/plan/{HUGE}/remove/"),
         ("post", f"/clients/{HUGE}/discharge/"),
         ("post", f"/clients/{HUGE}/episodes/new/"),
+        ("get", f"/episodes/{HUGE}/summary/"),
         ("get", f"/f/{'a' * 43}/{HUGE}/"),
     ],
 )

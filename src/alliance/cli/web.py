@@ -179,6 +179,15 @@ def demo_command(
             "scale; default: the small demo.",
         ),
     ] = None,
+    history: Annotated[
+        int,
+        typer.Option(
+            "--history",
+            min=0,
+            help="Past clients with one closed episode each, simulated with a known "
+            "alliance -> outcome effect, for the outcomes page.",
+        ),
+    ] = 300,
 ) -> None:
     """Build a demo clinic with a synthetic caseload, print the logins, and serve it."""
     db = db.resolve()
@@ -193,11 +202,13 @@ def demo_command(
     _check_keys()
     from alliance.web.demo import LOGINS, seed
 
-    result = seed(password, clients=clients)
+    result = seed(password, clients=clients, history=history)
     db.chmod(0o600)  # synthetic, but a real database holds health data: private by default
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     typer.echo(f"alliance demo: {result['clients']} synthetic clients in {db}")
     typer.echo(f"Logins: {', '.join(LOGINS)} (also counselor3, another team)")
+    if result["history"]:
+        typer.echo(f"History: {result['history']} closed episodes for the outcomes page")
     if result["added"]:
         added = result["added"]
         typer.echo(f"More counselors: {added[0]} … {added[-1]} ({len(added)}, both teams)")

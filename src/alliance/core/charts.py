@@ -224,3 +224,34 @@ def skill_chart(
         cutoff=good,
         cutoff_label="good",
     )
+
+
+_BAND = "#9bb7dd"
+
+
+def mean_trajectory_chart(
+    chart_id: str, instrument: Instrument, points: Sequence[tuple[int, float, float, float]]
+) -> str:
+    """Many clients' mean outcome score per session, ``(session, mean, ci_low, ci_high)``, over
+    the instrument's severity bands, with the 95% interval of each mean as a shaded area."""
+    low, high = total_range(instrument)
+    frame = Frame(640, 240, max([p[0] for p in points] + [2]), low, high)
+    first = f" Session {points[0][0]}: {_fmt(points[0][1])}." if points else ""
+    last = f" Session {points[-1][0]}: {_fmt(points[-1][1])}." if len(points) > 1 else ""
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {frame.width} {frame.height}" '
+        f'width="100%" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" class="chart">',
+        f'<title id="{chart_id}-t">Average {escape(instrument.short_title)} per session</title>',
+        f'<desc id="{chart_id}-d">Mean {escape(instrument.short_title)} total of the episodes '
+        f"shown, per session, with its 95% interval, over the severity bands.{first}{last}</desc>",
+    ]
+    parts += _bands(frame, severity_bands(instrument))
+    parts += _axes(frame)
+    if points:
+        upper = [f"{frame.x(s):.1f},{frame.y(min(hi, high)):.1f}" for s, _, _, hi in points]
+        lower = [f"{frame.x(s):.1f},{frame.y(max(lo, low)):.1f}" for s, _, lo, _ in points]
+        outline = " ".join(upper + lower[::-1])
+        parts.append(f'<polygon points="{outline}" fill="{_BAND}" fill-opacity="0.5"/>')
+    parts += _series(frame, [(s, mean) for s, mean, _, _ in points])
+    parts.append("</svg>")
+    return "".join(parts)

@@ -71,7 +71,9 @@ def _client(profile: Profile, users: dict[str, Any], rng: random.Random) -> Clie
     if profile.returning:
         # its own random stream, so the rest of the caseload stays exactly as before
         _course(episode, EARLIER, first_start, users[profile.counselor], random.Random(SEED + 1))
-        close_episode(episode, on=first_start + datetime.timedelta(weeks=EARLIER.sessions))
+        close_episode(
+            episode, "planned", on=first_start + datetime.timedelta(weeks=EARLIER.sessions)
+        )
         episode = open_episode(client, opened_on=start)
     _course(episode, profile, start, users[profile.counselor], rng)
     return client
@@ -111,9 +113,13 @@ def _analysed_transcript(session: Any, counselor: Any, name: str) -> None:
 
 
 @transaction.atomic
-def seed(password: str, clients: int | None = None, sessions: int = 10) -> dict[str, Any]:
+def seed(
+    password: str, clients: int | None = None, sessions: int = 10, history: int = 0
+) -> dict[str, Any]:
     """Create the demo clinic, staff and caseload in an empty database; with ``clients``, a
-    clinic of that many clients (the demo's own, then bulk ones of about ``sessions`` each)."""
+    clinic of that many clients (the demo's own, then bulk ones of about ``sessions`` each);
+    with ``history``, that many past clients' closed episodes (``demo_history``), added last so
+    the caseload's own alerts stay as they are."""
     rng = random.Random(SEED)
     users = _staff(password)
     made = [_client(profile, users, rng) for profile in PROFILES]
@@ -122,8 +128,13 @@ def seed(password: str, clients: int | None = None, sessions: int = 10) -> dict[
         from alliance.web.demo_scale import seed_bulk
 
         added = seed_bulk(users, clients - len(made), random.Random(SEED + 2), sessions)
+    if history:
+        from alliance.web.demo_history import seed_history
+
+        history = seed_history(users, history, SEED + 3)
     return {
         "users": [u for u in users if not u.startswith("_")],
         "clients": max(len(made), clients or 0),
         "added": added,
+        "history": history,
     }

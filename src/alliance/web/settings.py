@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "alliance.web.alerts",
     "alliance.web.feedback",
     "alliance.web.dashboard",
+    "alliance.web.outcomes",
     "alliance.web.transcripts",
     "alliance.web.operations",
     "django_tasks",

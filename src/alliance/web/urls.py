@@ -28,6 +28,7 @@ urlpatterns = [
     path("manage/", include("alliance.web.manage_urls")),
     path("", include("alliance.web.feedback.urls")),
     path("", include("alliance.web.dashboard.urls")),
+    path("", include("alliance.web.outcomes.urls")),
     path("", include("alliance.web.clinic.urls")),
     path("", include("alliance.web.alerts.urls")),
     path("", include("alliance.web.transcripts.urls")),

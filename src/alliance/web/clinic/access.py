@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest
 from alliance.web.accounts.http import AuthenticatedHttpRequest
 from alliance.web.accounts.models import User
 from alliance.web.audit.log import record
-from alliance.web.clinic.models import Client
+from alliance.web.clinic.models import Client, Episode
 
 M = TypeVar("M", bound=Model)
 
@@ -45,6 +45,12 @@ def clients_visible_to(user: User) -> QuerySet[Client]:
     if user.is_supervisor and user.team_id is not None:
         return base.filter(Q(counselor__team_id=user.team_id) | Q(counselor=user))
     return base.filter(counselor=user)
+
+
+def episodes_visible_to(user: User) -> QuerySet[Episode]:
+    """The episodes of the clients ``user`` may read (for overviews such as the outcomes page,
+    which aggregate many clients' episodes and must never reach past this scope)."""
+    return Episode.objects.filter(client__in=clients_visible_to(user))
 
 
 def can_change(user: User, client: Client) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from alliance.web.clinic.models import SessionStatus, Timing
+from alliance.web.clinic.models import Ending, SessionStatus, Timing
 from alliance.web.clinic.services import registry
 
 
@@ -18,6 +18,14 @@ class ClientForm(forms.Form):
 class SessionForm(forms.Form):
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     status = forms.ChoiceField(choices=SessionStatus.choices, initial=SessionStatus.SCHEDULED)
+
+
+class EndingForm(forms.Form):
+    """Discharge asks how the episode ended: unplanned endings count as dropout."""
+
+    ending = forms.ChoiceField(
+        label="How did this episode end?", choices=[("", "Choose…"), *Ending.choices]
+    )
 
 
 class _InstrumentTimingForm(forms.Form):

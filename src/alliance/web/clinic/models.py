@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from alliance.core.instruments import bundled_instruments
+from alliance.core.outcomes import Ending as CoreEnding
 from alliance.web.accounts.models import Clinic
 from alliance.web.fields import EncryptedTextField
 
@@ -65,10 +66,22 @@ class Client(models.Model):
         return self.episodes.order_by(*Episode.NEWEST_FIRST).first()
 
 
+class Ending(models.TextChoices):
+    """How an episode ended: the core's ``outcomes.Ending`` values with their labels, the one
+    place the choices are defined (an unplanned ending is a dropout)."""
+
+    PLANNED = CoreEnding.PLANNED.value, "Planned: the work was finished"
+    UNPLANNED = CoreEnding.UNPLANNED.value, "Unplanned: the client stopped coming"
+    TRANSFERRED = CoreEnding.TRANSFERRED.value, "Transferred to another service"
+    OTHER = CoreEnding.OTHER.value, "Other"
+
+
 class Episode(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="episodes")
     opened_on = models.DateField()
     closed_on = models.DateField(null=True, blank=True)
+    #: Set when the episode closes ("" while open, and for episodes closed before it was asked).
+    ending = models.CharField(max_length=20, choices=Ending.choices, blank=True, default="")
 
     #: The current episode is the first in this order (ids break ties of one day).
     NEWEST_FIRST = ("-opened_on", "-id")

@@ -19,12 +19,16 @@ from alliance.web.clinic.models import (
     AdministrationStatus,
     Client,
     ClinicInstrument,
+    Ending,
     Episode,
     MeasurePlanItem,
     Session,
     Timing,
 )
 from alliance.web.clinic.signals import episode_closed
+
+#: The bundled end-of-treatment satisfaction measure every closed episode asks for.
+SATISFACTION = "satisfaction_check"
 
 DEFAULT_PLAN = (
     ("phq9", Timing.BEFORE_SESSION),
@@ -64,12 +68,23 @@ def create_client(
     return client
 
 
-def close_episode(episode: Episode, on: datetime.date | None = None) -> bool:
-    """Discharge: close an open episode (today unless ``on``); False if it was already closed."""
+def close_episode(episode: Episode, ending: str, on: datetime.date | None = None) -> bool:
+    """Discharge: close an open episode (today unless ``on``), saying how it ended (an
+    ``Ending``: unplanned endings are the outcomes page's dropouts); False if it was already
+    closed. The end-of-treatment satisfaction check joins the episode's discharge measures."""
+    if ending not in Ending.values:
+        raise ValueError(f"unknown ending {ending!r}")
     updated = Episode.objects.filter(pk=episode.pk, closed_on__isnull=True).update(
-        closed_on=on or timezone.localdate()
+        closed_on=on or timezone.localdate(), ending=ending
     )
-    episode.refresh_from_db(fields=["closed_on"])
+    episode.refresh_from_db(fields=["closed_on", "ending"])
+    if updated:
+        MeasurePlanItem.objects.get_or_create(
+            episode=episode,
+            instrument=SATISFACTION,
+            timing=Timing.DISCHARGE,
+            defaults={"order": episode.plan.count()},
+        )
     if updated:
         episode_closed.send(sender=Episode, clinic_id=episode.client.clinic_id)
     return updated == 1

@@ -10,6 +10,5 @@ urlpatterns = [
     path("sessions/<int:pk>/status/", views.session_status, name="session_status"),
     path("clients/<int:pk>/plan/", views.plan_add, name="plan_add"),
     path("plan/<int:pk>/remove/", views.plan_remove, name="plan_remove"),
-    path("clients/<int:pk>/discharge/", views.episode_close, name="episode_close"),
     path("clients/<int:pk>/episodes/new/", views.episode_open, name="episode_open"),
 ]

@@ -1,5 +1,6 @@
-"""Changes to a clinic's clients: new clients, sessions, episode measure plans, discharge and
-return. Every lookup goes through ``clinic.access.get_for``; every change is audited."""
+"""Changes to a clinic's clients: new clients, sessions, episode measure plans and a returning
+client's new episode (discharge, which also makes the satisfaction link, is ``feedback.staff``).
+Every lookup goes through ``clinic.access.get_for``; every change is audited."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from alliance.web.clinic.forms import ClientForm, PlanItemForm, SessionForm
 from alliance.web.clinic.models import Client, Episode, MeasurePlanItem, Session, SessionStatus
 from alliance.web.clinic.services import (
     EpisodeRefused,
-    close_episode,
     create_client,
     next_session,
     open_episode,
@@ -108,16 +108,6 @@ def plan_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     client = item.episode.client
     record(request, "plan_update", item, object_type="measureplanitem", clinic_id=client.clinic_id)
     item.delete()
-    return _sessions_page(client)
-
-
-@staff_post
-def episode_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """Discharge: close the current episode; links made afterwards add discharge measures."""
-    client = get_for(request, Client, pk, write=True, action="episode_close")
-    episode = client.current_episode()
-    if episode is not None and close_episode(episode):
-        record(request, "episode_close", episode, clinic_id=client.clinic_id)
     return _sessions_page(client)
 
 

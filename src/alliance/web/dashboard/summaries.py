@@ -119,10 +119,19 @@ class CaseloadEntry:
     open_alerts: int
     overdue: int
     episode_id: int | None
+    active: bool = True
 
     @property
-    def sort_key(self) -> tuple[int, int, int, str, int]:
-        return (0 if self.risk else 1, -self.open_alerts, -self.overdue, self.name, self.pk)
+    def sort_key(self) -> tuple[int, int, int, int, str, int]:
+        """Risk, open alerts, sessions without measures; then current before past clients."""
+        return (
+            0 if self.risk else 1,
+            -self.open_alerts,
+            -self.overdue,
+            0 if self.active else 1,
+            self.name,
+            self.pk,
+        )
 
 
 def caseload_entries(clients: QuerySet[Client], search: str = "") -> list[CaseloadEntry]:
@@ -132,7 +141,11 @@ def caseload_entries(clients: QuerySet[Client], search: str = "") -> list[Caselo
     current episodes, open alerts per client and sessions without measures per episode; no
     sessions, administrations or answers are loaded."""
     tokens = clients.annotate(token=Cast("display_name", TextField())).order_by()
-    names = {pk: plain_name(token) for pk, token in tokens.values_list("pk", "token")}
+    names, active = {}, set()
+    for pk, token, is_active in tokens.values_list("pk", "token", "active"):
+        names[pk] = plain_name(token)
+        if is_active:
+            active.add(pk)
     if search:
         names = {pk: name for pk, name in names.items() if matches(name, search)}
     shown = clients.filter(pk__in=list(names)) if search else clients
@@ -167,6 +180,7 @@ def caseload_entries(clients: QuerySet[Client], search: str = "") -> list[Caselo
                 alert.get("n", 0),
                 overdue.get(episode, 0) if episode else 0,
                 episode,
+                pk in active,
             )
         )
     return sorted(entries, key=lambda e: e.sort_key)

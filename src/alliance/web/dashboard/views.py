@@ -17,7 +17,7 @@ from alliance.web.alerts.forms import AckForm
 from alliance.web.audit.log import record
 from alliance.web.audit.models import HEAD_PK, AuditChainHead, AuditEvent
 from alliance.web.clinic.access import can_change, clients_visible_to, get_for, not_found
-from alliance.web.clinic.forms import PlanItemForm, SessionForm
+from alliance.web.clinic.forms import EndingForm, PlanItemForm, SessionForm
 from alliance.web.clinic.models import Client, Episode
 from alliance.web.clinic.services import expire_overdue
 from alliance.web.dashboard.summaries import (
@@ -79,6 +79,7 @@ def _client_context(
         "earlier_alerts": [a for a in alerts if not a.is_open],
         "session_form": SessionForm(initial={"date": timezone.localdate()}),
         "plan_form": PlanItemForm(),
+        "ending_form": EndingForm(),
         "plan": list(episode.plan.all()) if episode else [],
         "ack_form": AckForm(),
     }

@@ -23,8 +23,9 @@ from alliance.core.scoring import Answer, normalise_answers
 from alliance.web.accounts.models import Throttle, User
 from alliance.web.alerts.services import raise_risk_alerts
 from alliance.web.alerts.tasks import request_refresh
-from alliance.web.clinic.models import AdministrationStatus, Client, Session
+from alliance.web.clinic.models import AdministrationStatus, Client, Episode, Session
 from alliance.web.clinic.services import (
+    SATISFACTION,
     instruments_for_session,
     record_session_answers,
     registry,
@@ -47,6 +48,24 @@ def create_link(session: Session, user: User, channel: str = "link") -> tuple[Fe
     instruments = instruments_for_session(session)
     if not instruments:
         raise NothingToAskError("every measure for this session is already complete")
+    return _new_link(session, user, instruments, channel)
+
+
+def create_ending_link(episode: Episode, user: User) -> tuple[FeedbackLink, str]:
+    """The end-of-treatment link of a closed episode: only the satisfaction check, on its last
+    session (the client's answers belong to the episode, not to a new session)."""
+    session = episode.sessions.order_by("-number").first()
+    if session is None:
+        raise NothingToAskError("this episode has no sessions to attach the question to")
+    instruments = [i for i in instruments_for_session(session) if i.id == SATISFACTION]
+    if not instruments:
+        raise NothingToAskError("the client has already answered the satisfaction check")
+    return _new_link(session, user, instruments, "link")
+
+
+def _new_link(
+    session: Session, user: User, instruments: list[Instrument], channel: str
+) -> tuple[FeedbackLink, str]:
     token = new_token()
     purge_expired_browser_sessions()
     with transaction.atomic():

@@ -11,4 +11,5 @@ urlpatterns = [
     path("tablet/locked/", views.locked, name="locked"),
     path("sessions/<int:pk>/link/", staff.create_link_view, name="create_link"),
     path("sessions/<int:pk>/tablet/", staff.tablet_view, name="tablet"),
+    path("clients/<int:pk>/discharge/", staff.discharge_view, name="discharge"),
 ]

@@ -361,6 +361,8 @@ def test_duplicate_queue_entries_send_once(world: World, smtp: Inbox) -> None:
     send_message.enqueue(message.pk)  # as if the entry were queued again
     run_worker()
     assert len(smtp.messages) == 1
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("sent", 1)  # the second entry found it taken
 
 
 def test_the_same_link_cannot_be_queued_twice_on_one_channel(world: World) -> None:
@@ -502,3 +504,26 @@ def test_a_link_expiring_soon_still_carries_its_date(world: World, smtp: Inbox) 
     link.save()
     deliver(queue_invitation(link, token, contact, "email", world.counselor).pk)
     assert f"{link.expires_at:%-d %B %Y}" in parts(smtp.messages[0][1])["text/plain"]
+
+
+def test_twilio_errors_become_rejected_or_unavailable(twilio: list[dict[str, Any]]) -> None:
+    from django.conf import settings
+
+    from alliance.web.messaging.sms import (
+        SmsRejectedError,
+        SmsUnavailableError,
+        TwilioSmsBackend,
+        backend,
+    )
+
+    api = settings.ALLIANCE_SMS_API_URL
+    assert backend().send(MOBILE, "hello").startswith("SM")
+    wrong_token = TwilioSmsBackend(api, TWILIO_SID, "wrong", TWILIO_FROM)
+    with pytest.raises(SmsRejectedError, match="HTTP 401"):
+        wrong_token.send(MOBILE, "hello")
+    with pytest.raises(SmsRejectedError, match="HTTP 400") as rejected:
+        backend().send(INVALID_NUMBER, "hello")
+    assert INVALID_NUMBER not in str(rejected.value)
+    closed = TwilioSmsBackend(f"http://127.0.0.1:{_free_port()}", TWILIO_SID, "t", TWILIO_FROM)
+    with pytest.raises(SmsUnavailableError):
+        closed.send(MOBILE, "hello")

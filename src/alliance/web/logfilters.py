@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-_TOKEN_PATH = re.compile(r"/f/[A-Za-z0-9_\-]{8,}")
+_TOKEN_PATH = re.compile(r"/(f|u)/[A-Za-z0-9_:\-]{8,}")
 
 
 class RedactFilter(logging.Filter):
@@ -13,7 +13,7 @@ class RedactFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/f/" in message:
-            record.msg = _TOKEN_PATH.sub("/f/[token]", message)
+        if "/f/" in message or "/u/" in message:  # feedback and unsubscribe links
+            record.msg = _TOKEN_PATH.sub(r"/\1/[token]", message)
             record.args = ()
         return True

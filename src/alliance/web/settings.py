@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from alliance.core.alerts.types import NttMethod
 from alliance.web.env import envbool, envchoice, envint, envlist, envstr
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "alliance.web.clinic",
     "alliance.web.alerts",
     "alliance.web.feedback",
+    "alliance.web.messaging",
     "alliance.web.dashboard",
     "alliance.web.outcomes",
     "alliance.web.transcripts",
@@ -201,6 +203,22 @@ EMAIL_USE_TLS = envbool("ALLIANCE_EMAIL_TLS", False)
 DEFAULT_FROM_EMAIL = envstr("ALLIANCE_FROM_EMAIL", "alliance@localhost")
 # Where staff reach the app, for links in emails.
 ALLIANCE_BASE_URL = envstr("ALLIANCE_BASE_URL", "http://127.0.0.1:8000")
+
+# Text messages to clients (docs/messaging.md): "outbox" appends them to a file (development);
+# "twilio" sends through Twilio's Messages API with the account SID and auth token.
+ALLIANCE_SMS_BACKEND = envchoice("ALLIANCE_SMS_BACKEND", "outbox", ("outbox", "twilio"))
+ALLIANCE_SMS_OUTBOX = envstr("ALLIANCE_SMS_OUTBOX", str(DATA_DIR / "sms-outbox.jsonl"))
+ALLIANCE_SMS_API_URL = envstr("ALLIANCE_SMS_API_URL", "https://api.twilio.com")
+ALLIANCE_SMS_ACCOUNT_SID = envstr("ALLIANCE_SMS_ACCOUNT_SID", "")
+ALLIANCE_SMS_AUTH_TOKEN = envstr("ALLIANCE_SMS_AUTH_TOKEN", "")
+ALLIANCE_SMS_FROM = envstr("ALLIANCE_SMS_FROM", "")
+if ALLIANCE_SMS_BACKEND == "twilio" and not all(
+    (ALLIANCE_SMS_ACCOUNT_SID, ALLIANCE_SMS_AUTH_TOKEN, ALLIANCE_SMS_FROM)
+):
+    raise ImproperlyConfigured(
+        "ALLIANCE_SMS_BACKEND=twilio needs ALLIANCE_SMS_ACCOUNT_SID, ALLIANCE_SMS_AUTH_TOKEN "
+        "and ALLIANCE_SMS_FROM"
+    )
 
 # Early-warning settings shared by the whole clinic (see docs/alerts.md): the not-on-track method
 # (etr: expected treatment response; nn: nearest neighbours) and when "no reliable change" is flagged.

@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/", include("alliance.web.accounts.urls")),
     path("manage/", include("alliance.web.manage_urls")),
     path("", include("alliance.web.feedback.urls")),
+    path("", include("alliance.web.messaging.urls")),
     path("", include("alliance.web.dashboard.urls")),
     path("", include("alliance.web.outcomes.urls")),
     path("", include("alliance.web.clinic.urls")),

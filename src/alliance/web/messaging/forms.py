@@ -1,0 +1,54 @@
+"""The counselor's form for a client's contact details and consent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.validators import validate_email
+
+from alliance.web.messaging.models import ConsentHow
+from alliance.web.messaging.services import normalise_mobile
+
+
+class ContactForm(forms.Form):
+    email = forms.CharField(
+        label="Email address", max_length=254, required=False, validators=[validate_email]
+    )
+    mobile = forms.CharField(
+        label="Mobile number (international form, e.g. +44 7700 900123)",
+        max_length=30,
+        required=False,
+    )
+    first_name = forms.CharField(
+        label="First name for greetings (used only if the clinic allows it)",
+        max_length=60,
+        required=False,
+    )
+    email_consent = forms.BooleanField(label="May be sent questions by email", required=False)
+    sms_consent = forms.BooleanField(label="May be sent questions by SMS", required=False)
+    consent_how = forms.ChoiceField(
+        label="How the client agreed",
+        choices=[("", "Not recorded"), *ConsentHow.choices],
+        required=False,
+    )
+    consent_note = forms.CharField(
+        label="Note on the consent (optional)",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_mobile(self) -> str:
+        raw: str = self.cleaned_data["mobile"]
+        return normalise_mobile(raw) if raw.strip() else ""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("email_consent") and not data.get("email"):
+            self.add_error("email", "Enter the address the client agreed to be emailed at.")
+        if data.get("sms_consent") and not data.get("mobile") and "mobile" not in self.errors:
+            self.add_error("mobile", "Enter the number the client agreed to be texted at.")
+        if (data.get("email_consent") or data.get("sms_consent")) and not data.get("consent_how"):
+            self.add_error("consent_how", "Record how the client agreed to be contacted.")
+        return data

@@ -31,7 +31,6 @@ from alliance.web.messaging.tasks import queue_invitation
 from .web_fixtures import GAD7_ANSWERS, World, logged_in
 
 
-
 def consent(client: Client, email: str = "client@example.org", mobile: str = "") -> Contact:
     data = {
         "email": email,

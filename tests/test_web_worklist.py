@@ -181,6 +181,17 @@ def test_caseload_shows_each_clients_measures_state(world: World) -> None:
     assert "Overdue" in row_of(html, "Bea Teammate")
 
 
+def test_past_clients_have_nothing_due_on_the_caseload_nor_due_today(world: World) -> None:
+    Session.objects.filter(pk=latest(world.own).pk).update(
+        date=timezone.localdate() - timedelta(days=3)
+    )
+    Client.objects.filter(pk=world.own.pk).update(active=False)
+    http = logged_in(world.counselor)
+    row = row_of(http.get(reverse("dashboard:caseload")).content.decode(), "Alex Own")
+    assert "Nothing due" in row and "Overdue" not in row
+    assert "Alex Own" not in http.get(reverse("dashboard:worklist")).content.decode()
+
+
 def test_due_today_lists_states_and_the_send_buttons_the_consent_allows(world: World) -> None:
     consent(world.own, email="", mobile="+447700900123")
     html = logged_in(world.counselor).get(reverse("dashboard:worklist")).content.decode()

@@ -190,8 +190,8 @@ def caseload_entries(clients: QuerySet[Client], search: str = "") -> list[Caselo
 
 def caseload_rows(entries: list[CaseloadEntry]) -> list[CaseloadRow]:
     """The shown entries as table rows, in a fixed number of queries: the clients with their
-    counselors, session counts, latest scores and the latest session's follow-up (worklist)
-    of the current episodes."""
+    counselors, session counts, latest scores of the current episodes, and for current clients
+    the latest session's follow-up (worklist)."""
     episodes = [e.episode_id for e in entries if e.episode_id is not None]
     clients = Client.objects.select_related("counselor").in_bulk([e.pk for e in entries])
     sessions = dict(
@@ -211,7 +211,7 @@ def caseload_rows(entries: list[CaseloadEntry]) -> list[CaseloadRow]:
     )
     for episode, instrument, total, label in completed:
         latest[episode][instrument] = LatestScore(total, label or "")
-    found = followups(episodes)
+    found = followups([e.episode_id for e in entries if e.episode_id and e.active])
     return [
         CaseloadRow(
             client=clients[e.pk],

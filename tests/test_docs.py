@@ -48,3 +48,25 @@ def test_readme_lists_every_bundled_instrument(instruments: dict[str, object]) -
     text = README.read_text("utf-8")
     for instrument_id in instruments:
         assert f"`{instrument_id}`" in text
+
+
+DOCS = README.parent / "docs"
+#: Images in the docs stay small: the repository is not a place for large binaries.
+MAX_IMAGE_BYTES = 100_000
+
+
+def test_the_readme_shows_the_invitation_email_as_a_phone_does() -> None:
+    image = DOCS / "images" / "invitation-email.png"
+    data = image.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width = int.from_bytes(data[16:20], "big")  # the IHDR chunk's width
+    assert width in (390, 780), "phone width (390 CSS px, at 1x or 2x)"
+    assert 'src="docs/images/invitation-email.png"' in README.read_text("utf-8")
+    assert "(images/invitation-email.png)" in (DOCS / "messaging.md").read_text("utf-8")
+
+
+def test_images_in_the_docs_are_small() -> None:
+    images = [p for p in DOCS.rglob("*") if p.suffix.lower() in {".png", ".jpg", ".gif", ".webp"}]
+    assert images
+    for image in images:
+        assert image.stat().st_size < MAX_IMAGE_BYTES, image.name

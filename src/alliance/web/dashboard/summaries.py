@@ -39,6 +39,7 @@ from alliance.web.clinic.models import (
 )
 from alliance.web.clinic.services import registry
 from alliance.web.dashboard.names import matches, plain_name
+from alliance.web.dashboard.worklist import Followup, followups
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class CaseloadRow:
     overdue: int
     sessions: int
     latest: dict[str, LatestScore] = field(default_factory=dict)
+    followup: Followup | None = None
 
     @property
     def summary(self) -> list[tuple[str, Any, str]]:
@@ -188,7 +190,8 @@ def caseload_entries(clients: QuerySet[Client], search: str = "") -> list[Caselo
 
 def caseload_rows(entries: list[CaseloadEntry]) -> list[CaseloadRow]:
     """The shown entries as table rows, in a fixed number of queries: the clients with their
-    counselors, session counts and latest scores of the current episodes."""
+    counselors, session counts, latest scores of the current episodes, and for current clients
+    the latest session's follow-up (worklist)."""
     episodes = [e.episode_id for e in entries if e.episode_id is not None]
     clients = Client.objects.select_related("counselor").in_bulk([e.pk for e in entries])
     sessions = dict(
@@ -208,6 +211,7 @@ def caseload_rows(entries: list[CaseloadEntry]) -> list[CaseloadRow]:
     )
     for episode, instrument, total, label in completed:
         latest[episode][instrument] = LatestScore(total, label or "")
+    found = followups([e.episode_id for e in entries if e.episode_id and e.active])
     return [
         CaseloadRow(
             client=clients[e.pk],
@@ -216,6 +220,7 @@ def caseload_rows(entries: list[CaseloadEntry]) -> list[CaseloadRow]:
             overdue=e.overdue,
             sessions=sessions.get(e.episode_id, 0) if e.episode_id else 0,
             latest=latest.get(e.episode_id, {}) if e.episode_id else {},
+            followup=found.get(e.episode_id) if e.episode_id else None,
         )
         for e in entries
     ]

@@ -28,6 +28,7 @@ from alliance.web.dashboard.summaries import (
     measures_of_sessions,
     team_rows,
 )
+from alliance.web.dashboard.worklist import PERIODS, completion, pending_sessions, work_items
 from alliance.web.transcripts.forms import UploadForm
 from alliance.web.transcripts.services import transcripts_by_session
 from alliance.web.transcripts.summaries import NO_SKILLS, client_skill_series, counselor_skills
@@ -48,6 +49,20 @@ def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
     record(request, "caseload_view", object_type="caseload")
     context = {"rows": rows, "page": page, "q": search, "total": len(entries)}
     return render(request, "dashboard/caseload.html", context)
+
+
+@staff_page
+def worklist(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Due today: each visible client's latest session up to today without a completed
+    measure, with its invitation's state and the buttons to send one (counselors and
+    supervisors; a clinic admin sees everyone's, read only)."""
+    expire_overdue()
+    pending = pending_sessions(clients_visible_to(request.user))
+    page = Paginator(pending, CASELOAD_PAGE).get_page(request.GET.get("page"))
+    record(request, "worklist_view", object_type="worklist")
+    items = work_items(list(page.object_list))
+    context = {"items": items, "page": page, "total": len(pending)}
+    return render(request, "dashboard/worklist.html", context)
 
 
 def _client_context(
@@ -121,7 +136,15 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
     team = team_rows(staff)
     skills = counselor_skills(row.counselor.pk for row in team)
     rows = [(row, skills.get(row.counselor.pk, NO_SKILLS)) for row in team]
-    return render(request, "dashboard/team.html", {"rows": rows})
+    days = _period(request.GET.get("days"))
+    invitations = completion([row.counselor for row in team], days)
+    context = {"rows": rows, "invitations": invitations, "days": days, "periods": PERIODS}
+    return render(request, "dashboard/team.html", context)
+
+
+def _period(raw: str | None) -> int:
+    """The completion period asked for, one of ``PERIODS`` (30 days otherwise)."""
+    return int(raw) if raw in {str(p) for p in PERIODS} else 30
 
 
 @staff_page

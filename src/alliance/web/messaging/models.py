@@ -51,7 +51,6 @@ class Occasion(models.TextChoices):
     BEFORE_SESSION = "before_session", "Before the session"
     END_OF_SESSION = "end_of_session", "At the end of the session"
     DISCHARGE = "discharge", "At discharge"
-    FOLLOW_UP = "follow_up", "Follow-up after discharge"
 
 
 class Contact(models.Model):
@@ -105,9 +104,6 @@ class ClinicMessaging(models.Model):
     )
     at_discharge = models.BooleanField(
         default=True, help_text="Send the end-of-treatment satisfaction check at discharge"
-    )
-    follow_up_weeks = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Weeks after discharge to ask the discharge measures again"
     )
     reminder_hours = models.PositiveSmallIntegerField(
         default=48, help_text="Hours after an unanswered invitation to remind once (0: never)"

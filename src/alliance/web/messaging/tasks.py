@@ -28,7 +28,7 @@ from alliance.web.messaging.services import NotAllowedError, deliver
 #: How far ahead :func:`dispatch` queues (with ``run_after``); more than a tick's interval.
 HORIZON = dt.timedelta(minutes=5)
 #: A message ``sending`` for longer than this lost its worker (an email or SMS send gives up
-#: long before: the SMTP and SMS timeouts are under a minute).
+#: long before: EMAIL_TIMEOUT is 30 s a step, the SMS request 15 s).
 SEND_LEASE = dt.timedelta(minutes=10)
 
 

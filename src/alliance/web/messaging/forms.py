@@ -76,6 +76,12 @@ class ScheduleForm(forms.ModelForm):
             "at_session_end": "Send end-of-session questions when the session ends",
             "at_discharge": "Send the satisfaction check at discharge",
         }
+        help_texts = {  # the labels say it; the model's texts would repeat them
+            "use_first_name": "",
+            "scheduled": "Before and after sessions with a time, and at discharge",
+            "at_session_end": "",
+            "at_discharge": "",
+        }
 
     hours_before = forms.IntegerField(
         label="Hours before a session to send its questions",

@@ -75,6 +75,8 @@ def test_before_session_questions_go_the_set_hours_before_and_once(
     )
     assert sorted(message.link.instruments) == ["gad7", "phq9"]  # the plan's before-session
     assert [to for to, _ in smtp.messages] == [[ADDRESS]]
+    events = AuditEvent.objects.filter(object_id=str(message.pk), action__startswith="message_")
+    assert sorted(events.values_list("action", flat=True)) == ["message_queue", "message_sent"]
     assert tick() == 0 and Message.objects.filter(kind="invitation").count() == 1
     # With 36 hours set, the later session is due too.
     ClinicMessaging.objects.create(clinic=world.clinic, hours_before=36)

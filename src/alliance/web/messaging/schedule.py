@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alliance.core.instruments import Instrument
+from alliance.web.audit.log import record
 from alliance.web.clinic.models import Episode, Session, SessionStatus, Timing
 from alliance.web.clinic.services import SATISFACTION, instruments_for_session
 from alliance.web.feedback.services import create_scheduled_link
@@ -147,6 +148,9 @@ def write(due: Due, now: dt.datetime) -> list[Message]:
             ]
     except IntegrityError:  # another scheduler wrote it first: its rows stand, ours roll back
         return []
+    clinic_id = due.session.episode.client.clinic_id
+    for message in messages:  # as a counselor's send is (by the scheduler: no user)
+        record(None, "message_queue", message, clinic_id=clinic_id)
     return messages
 
 

@@ -19,7 +19,7 @@ from django_tasks_db.models import DBTaskResult
 
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.models import Client, Session
-from alliance.web.clinic.services import close_episode, next_session
+from alliance.web.clinic.services import close_episode, create_client, next_session
 from alliance.web.messaging import schedule
 from alliance.web.messaging.models import ClinicMessaging, Message
 from alliance.web.messaging.services import RETRY_MINUTES, deliver, retryable, unsubscribe
@@ -386,3 +386,21 @@ def test_the_new_session_form_takes_a_time(world: World) -> None:
     assert (str(session.starts_at), session.duration_minutes) == ("14:30:00", 45)
     page = staff.get(reverse("dashboard:sessions", args=[world.own.pk]))
     assert b'id="id_starts_at"' in page.content
+
+
+def test_a_round_with_nothing_new_to_write_costs_the_same_for_any_caseload(world: World) -> None:
+    """Every 30 s in every worker: already-written occasions cost no query of their own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def round_after_booking(count: int) -> int:
+        for _ in range(count):
+            client = create_client(world.clinic, world.counselor, "Someone")
+            email_only(client)
+            session_at(client, timezone.now() + timedelta(hours=2))
+        tick()
+        with CaptureQueriesContext(connection) as queries:
+            assert tick() == 0
+        return len(queries)
+
+    assert round_after_booking(3) == round_after_booking(12) <= 6

@@ -11,10 +11,11 @@ scheduler was off) is not sent late: questions about a session long past help no
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alliance.core.instruments import Instrument
@@ -67,15 +68,39 @@ def asked_at(session: Session, timings: set[str]) -> list[Instrument]:
 
 
 def due_now(now: dt.datetime, horizon: dt.timedelta) -> Iterator[Due]:
-    """Occasions due before ``now + horizon`` and not older than :data:`LATE_LIMIT`."""
-    yield from _session_occasions(now, horizon)
-    yield from _discharges(now)
+    """Occasions due before ``now + horizon``, not older than :data:`LATE_LIMIT`, not yet
+    written, for clients who consented to a channel and have not unsubscribed."""
+    prefs: dict[int, ClinicMessaging] = {}
+
+    def clinic(clinic_id: int) -> ClinicMessaging:
+        if clinic_id not in prefs:
+            prefs[clinic_id] = prefs_for(clinic_id)
+        return prefs[clinic_id]
+
+    yield from _session_occasions(now, horizon, clinic)
+    yield from _discharges(now, clinic)
 
 
-def _session_occasions(now: dt.datetime, horizon: dt.timedelta) -> Iterator[Due]:
+def _reachable(client: str) -> Q:
+    """Clients (through the ``client`` path) with a consent and no unsubscribe: the query
+    narrows the candidates; the send service checks again at the last moment."""
+    contact = f"{client}__contact"
+    consent = Q(**{f"{contact}__email_consent": True}) | Q(**{f"{contact}__sms_consent": True})
+    return consent & Q(**{f"{contact}__unsubscribed_at__isnull": True})
+
+
+def _written(sessions: list[Session]) -> set[tuple[int, str]]:
+    rows = Message.objects.filter(session__in=sessions).exclude(occasion="")
+    return set(rows.values_list("session_id", "occasion"))
+
+
+def _session_occasions(
+    now: dt.datetime, horizon: dt.timedelta, clinic: Callable[[int], ClinicMessaging]
+) -> Iterator[Due]:
     today = timezone.localdate(now)
-    sessions = (
+    sessions = list(
         Session.objects.filter(
+            _reachable("episode__client"),
             starts_at__isnull=False,
             date__range=(today - dt.timedelta(days=2), today + dt.timedelta(days=8)),
             episode__closed_on__isnull=True,
@@ -84,32 +109,44 @@ def _session_occasions(now: dt.datetime, horizon: dt.timedelta) -> Iterator[Due]
         .exclude(status__in=_SKIP)
         .select_related("episode__client")
     )
+    written = _written(sessions)
     for session in sessions:
-        prefs = prefs_for(session.episode.client.clinic_id)
+        prefs = clinic(session.episode.client.clinic_id)
         if not prefs.scheduled:
             continue
         start = session_start(session)
         before = start - dt.timedelta(hours=prefs.hours_before)
-        if session.status == SessionStatus.SCHEDULED and before <= now + horizon and now < start:
+        occasion = str(Occasion.BEFORE_SESSION)
+        if (
+            session.status == SessionStatus.SCHEDULED
+            and before <= now + horizon
+            and now < start
+            and (session.pk, occasion) not in written
+        ):
             timings = {str(Timing.BEFORE_SESSION)} | (
                 {str(Timing.INTAKE)} if session.number == 1 else set()
             )
-            yield Due(session, str(Occasion.BEFORE_SESSION), asked_at(session, timings), before)
+            yield Due(session, occasion, asked_at(session, timings), before)
         end = start + dt.timedelta(minutes=session.duration_minutes)
-        if prefs.at_session_end and now - LATE_LIMIT < end <= now + horizon:
-            due = asked_at(session, {str(Timing.END_OF_SESSION)})
-            yield Due(session, str(Occasion.END_OF_SESSION), due, end)
+        occasion = str(Occasion.END_OF_SESSION)
+        if (
+            prefs.at_session_end
+            and now - LATE_LIMIT < end <= now + horizon
+            and (session.pk, occasion) not in written
+        ):
+            yield Due(session, occasion, asked_at(session, {str(Timing.END_OF_SESSION)}), end)
 
 
-def _discharges(now: dt.datetime) -> Iterator[Due]:
+def _discharges(now: dt.datetime, clinic: Callable[[int], ClinicMessaging]) -> Iterator[Due]:
     """Episodes closed today or yesterday: the end-of-treatment satisfaction check, on the
     last session (as the discharge page's own link)."""
     since = timezone.localdate(now) - dt.timedelta(days=1)
-    for episode in Episode.objects.filter(closed_on__gte=since).select_related("client"):
-        if not prefs_for(episode.client.clinic_id).at_discharge:
-            continue
+    episodes = Episode.objects.filter(_reachable("client"), closed_on__gte=since)
+    for episode in episodes.select_related("client"):
         session = episode.sessions.order_by("-number").first()
-        if session is not None:
+        if session is None or not clinic(episode.client.clinic_id).at_discharge:
+            continue
+        if (session.pk, str(Occasion.DISCHARGE)) not in _written([session]):
             asked = [i for i in instruments_for_session(session) if i.id == SATISFACTION]
             yield Due(session, str(Occasion.DISCHARGE), asked, now)
 

@@ -204,6 +204,24 @@ def test_questions_answered_another_way_stop_the_invitation(world: World, smtp: 
     assert not smtp.messages and session.messages.count() == 1
 
 
+def test_a_session_cancelled_after_its_invitation_gets_no_reminder(
+    world: World, smtp: Inbox
+) -> None:
+    email_only(world.own)
+    session = session_at(world.own, timezone.now() + timedelta(hours=2))
+    tick()
+    run_worker()
+    Session.objects.filter(pk=session.pk).update(status="cancelled")
+    _due_reminders()
+    tick()
+    run_worker()
+    assert statuses() == [
+        ("before_session", "invitation", "sent"),
+        ("before_session", "reminder", "not_needed"),
+    ]
+    assert len(smtp.messages) == 1
+
+
 def test_unsubscribing_stops_every_scheduled_message(world: World, smtp: Inbox) -> None:
     email_only(world.own)
     now = timezone.now()

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alliance.web.audit.log import record
-from alliance.web.clinic.models import Administration, AdministrationStatus
+from alliance.web.clinic.models import Administration, AdministrationStatus, SessionStatus
 from alliance.web.feedback.models import FeedbackLink
 from alliance.web.messaging.models import (
     ClinicMessaging,
@@ -184,7 +184,7 @@ def deliver(message_id: int) -> str:
     the link's token moves to the reminder (if the clinic reminds), else it is dropped."""
     if not claim(message_id):
         return "not queued (sent, not due, or taken by another worker)"
-    message = Message.objects.select_related("link", "client__clinic").get(pk=message_id)
+    message = Message.objects.select_related("link__session", "client__clinic").get(pk=message_id)
     if answered(message.link):
         _finish(message, status=MessageStatus.NOT_NEEDED, token="")
         return "not needed: already answered"
@@ -201,9 +201,11 @@ def deliver(message_id: int) -> str:
 
 
 def answered(link: FeedbackLink) -> bool:
-    """Nothing left to ask through ``link``: used, expired, or each of its questions completed
-    at its session (by another link, the tablet or staff)."""
+    """Nothing left to ask through ``link``: used, expired, its session cancelled or missed,
+    or each of its questions completed at its session (by another link, the tablet or staff)."""
     if link.used_at is not None or link.expired:
+        return True
+    if link.session.status in (SessionStatus.CANCELLED, SessionStatus.NO_SHOW):
         return True
     done = Administration.objects.filter(
         session_id=link.session_id,

@@ -211,7 +211,7 @@ def test_an_emailed_invitation_arrives_by_smtp_and_its_link_opens_the_questions(
     consenting(world.own)
     response = send_by(world, "email")
     assert response.status_code == 200 and b"on its way by email" in response.content
-    message = Message.objects.get()
+    message = Message.objects.get(kind="invitation")
     assert (message.status, message.channel, message.kind) == ("queued", "email", "invitation")
     assert smtp.messages == []  # nothing leaves before the worker runs
 
@@ -302,7 +302,7 @@ def test_an_sms_invitation_goes_through_twilios_messages_api(
     form = request["form"]
     assert (form["To"], form["From"]) == (MOBILE, TWILIO_FROM)
     assert re.search(r"/f/[\w-]+/ ", form["Body"]) and "/u/" in form["Body"]
-    message = Message.objects.get()
+    message = Message.objects.get(kind="invitation")
     assert (message.status, message.provider_id) == ("sent", f"SM{1:032d}")
 
 
@@ -312,7 +312,7 @@ def test_an_sms_the_provider_rejects_is_failed_by_error_class_without_the_number
     consenting(world.own, mobile=INVALID_NUMBER)
     send_by(world, "sms")
     run_worker()
-    message = Message.objects.get()
+    message = Message.objects.get(kind="invitation")
     assert (message.status, message.error, message.provider_id) == (
         "failed",
         "SmsRejectedError",
@@ -335,7 +335,7 @@ def test_the_development_backend_writes_texts_to_the_outbox_file(
         run_worker()
     [line] = [json.loads(line) for line in outbox.read_text().splitlines()]
     assert line["to"] == MOBILE and "/f/" in line["body"]
-    assert Message.objects.get().provider_id == line["id"]
+    assert Message.objects.get(kind="invitation").provider_id == line["id"]
 
 
 # --- once only -----------------------------------------------------------------------------
@@ -357,7 +357,7 @@ def test_duplicate_queue_entries_send_once(world: World, smtp: Inbox) -> None:
 
     consenting(world.own)
     send_by(world, "email")
-    message = Message.objects.get()
+    message = Message.objects.get(kind="invitation")
     send_message.enqueue(message.pk)  # as if the entry were queued again
     run_worker()
     assert len(smtp.messages) == 1
@@ -401,12 +401,13 @@ def test_one_click_unsubscribe_stops_every_later_message(world: World, smtp: Inb
 
     run_worker()
     assert len(smtp.messages) == 1  # the queued one was not sent
-    assert list(Message.objects.order_by("pk").values_list("status", "error")) == [
-        ("sent", ""),
-        ("failed", "NotAllowedError"),
+    assert list(Message.objects.order_by("pk").values_list("kind", "status", "error")) == [
+        ("invitation", "sent", ""),
+        ("reminder", "failed", "NotAllowedError"),  # the sent one's reminder is stopped too
+        ("invitation", "failed", "NotAllowedError"),
     ]
     refused = send_by(world, "email")
-    assert b"unsubscribed on" in refused.content and Message.objects.count() == 2
+    assert b"unsubscribed on" in refused.content and Message.objects.count() == 3
     client_page = logged_in(world.counselor).get(reverse("dashboard:client", args=[world.own.pk]))
     assert f"Unsubscribed on {unsubscribed:%-d %b %Y}".encode() in client_page.content
     assert AuditEvent.objects.filter(action="unsubscribe", outcome="ok").count() == 1

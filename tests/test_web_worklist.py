@@ -25,7 +25,7 @@ from alliance.web.dashboard.worklist import State, followups
 from alliance.web.feedback.models import FeedbackLink
 from alliance.web.feedback.services import create_link
 from alliance.web.messaging.models import Contact, Message, MessageStatus
-from alliance.web.messaging.services import deliver, save_contact, unsubscribe_token
+from alliance.web.messaging.services import RETRY_MINUTES, deliver, save_contact, unsubscribe_token
 from alliance.web.messaging.tasks import queue_invitation
 
 from .web_fixtures import GAD7_ANSWERS, World, logged_in
@@ -58,6 +58,20 @@ def invite(world: World, client: Client) -> Message:
     message = queue_invitation(link, token, contact, "email", world.counselor)
     deliver(message.pk)
     message.refresh_from_db()
+    return message
+
+
+def refused(world: World, client: Client) -> Message:
+    """An email invitation the mail server refused, first and at every retry (failed)."""
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_PORT=1
+    ):
+        message = invite(world, client)  # nothing listens on port 1
+        for _ in RETRY_MINUTES:
+            Message.objects.filter(pk=message.pk).update(send_after=timezone.now())
+            deliver(message.pk)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
     return message
 
 
@@ -103,6 +117,8 @@ def test_a_held_session_without_answers_is_overdue_the_same_day(world: World) ->
 def test_a_sent_invitation_is_sent_and_unanswered_until_answered(world: World) -> None:
     message = invite(world, world.own)
     assert message.status == MessageStatus.SENT and len(mail.outbox) == 1
+    waiting = Message.objects.exclude(pk=message.pk).get()  # its reminder, due in two days
+    assert waiting.status == MessageStatus.QUEUED and waiting.send_after > timezone.now()
     assert state_of(world.own) is State.SENT
     record_administration(latest(world.own), registry().get("gad7"), GAD7_ANSWERS, "link")
     assert state_of(world.own) is State.ANSWERED
@@ -117,9 +133,15 @@ def test_a_sent_invitation_whose_link_expired_is_overdue(world: World) -> None:
 @override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_PORT=1)
 def test_a_message_the_mail_server_refused_is_failed_with_its_error_kind(world: World) -> None:
     message = invite(world, world.own)  # nothing listens on port 1
-    assert message.status == MessageStatus.FAILED
     episode = world.own.current_episode()
     assert episode is not None
+    for _ in RETRY_MINUTES:  # refused, so retried later: on its way, with the error so far
+        assert message.status == MessageStatus.QUEUED and message.error != ""
+        assert followups([episode.pk])[episode.pk].state is State.QUEUED
+        Message.objects.filter(pk=message.pk).update(send_after=timezone.now())
+        deliver(message.pk)
+        message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
     found = followups([episode.pk])[episode.pk]
     assert found.state is State.FAILED and found.error == message.error != ""
 
@@ -205,10 +227,7 @@ def test_due_today_lists_states_and_the_send_buttons_the_consent_allows(world: W
 
 
 def test_a_failed_message_offers_a_resend_that_sends_again(world: World) -> None:
-    with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_PORT=1
-    ):
-        invite(world, world.own)
+    refused(world, world.own)
     http = logged_in(world.counselor)
     row = row_of(http.get(reverse("dashboard:worklist")).content.decode(), "Alex Own")
     assert "Sending failed" in row and "Resend by email" in row
@@ -269,10 +288,7 @@ def test_team_page_counts_invitations_answers_failures_and_unsubscribes(world: W
     assert episode is not None
     next_session(episode)
     invite(world, world.own)  # sent, not answered
-    with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_PORT=1
-    ):
-        invite(world, world.teammate)
+    refused(world, world.teammate)
     Contact.objects.filter(client=world.teammate).update(unsubscribed_at=timezone.now())
     html = logged_in(world.supervisor).get(reverse("dashboard:team")).content.decode()
     assert invitation_cells(html, "couns_a") == ["2", "1", "50% (1 of 2)", "0", "0"]

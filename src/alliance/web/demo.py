@@ -29,10 +29,17 @@ from alliance.web.clinic.services import (
 )
 from alliance.web.clinic.services import registry as instrument_registry
 from alliance.web.demo_profiles import EARLIER, PROFILES, Profile, spread, target
+from alliance.web.messaging.models import ClinicMessaging
+from alliance.web.messaging.services import save_contact
 from alliance.web.transcripts.services import run_analysis, store_upload
 
 SEED = 20240501
 LOGINS = ("admin", "supervisor", "counselor", "counselor2")
+#: The demo client who agreed to email and has a session later today: with a real mail server
+#: configured, the worker emails their before-session questions as the demo starts.
+INVITED = "Lee T."
+INVITED_EMAIL = "lee.demo@example.org"
+DEMO_SENDER = "Riverside (demo)"
 
 
 def _staff(password: str) -> dict[str, Any]:
@@ -79,6 +86,27 @@ def _client(profile: Profile, users: dict[str, Any], rng: random.Random) -> Clie
     return client
 
 
+def _session_later_today(client: Client) -> None:
+    """The next session in two hours (tomorrow's early hours near midnight: still within the
+    schedule's 24 hours), and an email address the client agreed to be sent questions at."""
+    start = timezone.localtime() + datetime.timedelta(hours=2)
+    episode = client.current_episode()
+    assert episode is not None
+    next_session(episode, start.date(), "scheduled", starts_at=start.time().replace(microsecond=0))
+    # "Counselling" is a health word: messages must not say what the clinic treats.
+    ClinicMessaging.objects.create(clinic_id=client.clinic_id, sender_name=DEMO_SENDER)
+    contact = {
+        "email": INVITED_EMAIL,
+        "mobile": "",
+        "first_name": "",
+        "email_consent": True,
+        "sms_consent": False,
+        "consent_how": "verbal",
+        "consent_note": "",
+    }
+    save_contact(client.pk, contact, client.counselor_id)
+
+
 def _course(
     episode: Episode, profile: Profile, start: datetime.date, counselor: Any, rng: random.Random
 ) -> None:
@@ -123,6 +151,7 @@ def seed(
     rng = random.Random(SEED)
     users = _staff(password)
     made = [_client(profile, users, rng) for profile in PROFILES]
+    _session_later_today(next(c for c in made if c.display_name == INVITED))
     added: list[str] = []
     if clients is not None and clients > len(made):
         from alliance.web.demo_scale import seed_bulk

@@ -1,10 +1,11 @@
 """/manage/: clinic administration for clinic admins (their own clinic only): staff and teams
-(accounts) and the instrument plan (clinic), hence at the project level, above both apps."""
+(accounts), the instrument plan (clinic) and the messaging schedule (messaging), hence at the project level, above both apps."""
 
 from django.urls import path
 
 from alliance.web.accounts import staff
 from alliance.web.clinic import instrument_views
+from alliance.web.messaging import manage_views as messaging_views
 
 app_name = "manage"
 
@@ -19,4 +20,5 @@ urlpatterns = [
     path("teams/<int:pk>/rename/", staff.team_rename, name="team_rename"),
     path("instruments/", instrument_views.instruments, name="instruments"),
     path("instruments/<int:pk>/", instrument_views.instrument_update, name="instrument_update"),
+    path("messaging/", messaging_views.schedule_settings, name="messaging"),
 ]

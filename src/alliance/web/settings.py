@@ -201,6 +201,8 @@ EMAIL_HOST_USER = envstr("ALLIANCE_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = envstr("ALLIANCE_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = envbool("ALLIANCE_EMAIL_TLS", False)
 DEFAULT_FROM_EMAIL = envstr("ALLIANCE_FROM_EMAIL", "alliance@localhost")
+# A hung mail server must not hold a send past the message lease (messaging.tasks.SEND_LEASE).
+EMAIL_TIMEOUT = 30
 # Where staff reach the app, for links in emails.
 ALLIANCE_BASE_URL = envstr("ALLIANCE_BASE_URL", "http://127.0.0.1:8000")
 

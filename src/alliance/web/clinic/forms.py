@@ -18,6 +18,12 @@ class ClientForm(forms.Form):
 class SessionForm(forms.Form):
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     status = forms.ChoiceField(choices=SessionStatus.choices, initial=SessionStatus.SCHEDULED)
+    starts_at = forms.TimeField(
+        label="Time (optional)", required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    duration_minutes = forms.IntegerField(
+        label="Length (minutes)", min_value=5, max_value=600, initial=50, required=False
+    )
 
 
 class EndingForm(forms.Form):

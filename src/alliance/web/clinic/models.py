@@ -125,6 +125,9 @@ class Session(models.Model):
     status = models.CharField(
         max_length=20, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
     )
+    #: The clinic's local time of day; scheduled messages need it (none: sent by hand only).
+    starts_at = models.TimeField(null=True, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(default=50)
 
     class Meta:
         ordering = ["number"]

@@ -122,8 +122,10 @@ def next_session(
     episode: Episode,
     date: datetime.date | None = None,
     status: str = "scheduled",
+    starts_at: datetime.time | None = None,
+    duration_minutes: int = 50,
 ) -> Session:
-    """The episode's next numbered session.
+    """The episode's next numbered session (``starts_at``: local time of day, if known).
 
     The episode row is locked while the number is chosen, so concurrent requests for one client
     take turns and each gets the next number. (Retrying on the unique constraint cannot work: on
@@ -134,7 +136,12 @@ def next_session(
         Episode.objects.select_for_update().only("pk").get(pk=episode.pk)
         number = (episode.sessions.aggregate(n=Max("number"))["n"] or 0) + 1
         return Session.objects.create(
-            episode=episode, number=number, date=date or timezone.localdate(), status=status
+            episode=episode,
+            number=number,
+            date=date or timezone.localdate(),
+            status=status,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
         )
 
 

@@ -68,7 +68,14 @@ def session_new(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     client, episode, form = _episode_form(request, pk, SessionForm, "session_create")
     if episode is None:
         return _form_error(request, {"form": form})
-    session = next_session(episode, form.cleaned_data["date"], form.cleaned_data["status"])
+    data = form.cleaned_data
+    session = next_session(
+        episode,
+        data["date"],
+        data["status"],
+        starts_at=data["starts_at"],
+        duration_minutes=data["duration_minutes"] or 50,
+    )
     record(request, "session_create", session, clinic_id=client.clinic_id)
     return _sessions_page(client)
 

@@ -121,7 +121,19 @@ def followups(episode_ids: list[int]) -> dict[int, Followup]:
     )
     ids = [s["pk"] for s in sessions]
     messages: dict[int, dict[str, Any]] = {}
-    rows = Message.objects.filter(link__session_id__in=ids).order_by("created_at", "pk")
+    # A message not needed after all, or a reminder waiting for its hour, says nothing about
+    # where the questions stand now (an invitation waiting to be retried does: it shows as on
+    # its way, with the error that held it back).
+    rows = (
+        Message.objects.filter(link__session_id__in=ids)
+        .exclude(status=MessageStatus.NOT_NEEDED)
+        .exclude(
+            status=MessageStatus.QUEUED,
+            kind=MessageKind.REMINDER,
+            send_after__gt=timezone.now(),
+        )
+        .order_by("created_at", "pk")
+    )
     for m in rows.values(
         "link__session_id", "status", "channel", "error", "created_at", "finished_at",
         "link__used_at", "link__expires_at",

@@ -63,8 +63,18 @@ def create_ending_link(episode: Episode, user: User) -> tuple[FeedbackLink, str]
     return _new_link(session, user, instruments, "link")
 
 
+def create_scheduled_link(
+    session: Session, instruments: list[Instrument]
+) -> tuple[FeedbackLink, str]:
+    """A link for some of the session's due ``instruments``, made by the message scheduler
+    (no staff member: ``created_by`` stays empty)."""
+    if not instruments:
+        raise NothingToAskError("nothing to ask at this occasion")
+    return _new_link(session, None, instruments, "link")
+
+
 def _new_link(
-    session: Session, user: User, instruments: list[Instrument], channel: str
+    session: Session, user: User | None, instruments: list[Instrument], channel: str
 ) -> tuple[FeedbackLink, str]:
     token = new_token()
     purge_expired_browser_sessions()

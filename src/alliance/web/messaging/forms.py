@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 from django.core.validators import validate_email
 
-from alliance.web.messaging.models import ConsentHow
+from alliance.web.messaging.models import ClinicMessaging, ConsentHow
+from alliance.web.messaging.schedule import MAX_HOURS_BEFORE
 from alliance.web.messaging.services import normalise_mobile
 
 
@@ -52,3 +53,43 @@ class ContactForm(forms.Form):
         if (data.get("email_consent") or data.get("sms_consent")) and not data.get("consent_how"):
             self.add_error("consent_how", "Record how the client agreed to be contacted.")
         return data
+
+
+class ScheduleForm(forms.ModelForm):
+    """A clinic admin's messaging settings: the sender's name and the schedule's delays."""
+
+    class Meta:
+        model = ClinicMessaging
+        fields = [
+            "sender_name",
+            "use_first_name",
+            "scheduled",
+            "hours_before",
+            "at_session_end",
+            "at_discharge",
+            "reminder_hours",
+        ]
+        labels = {
+            "sender_name": "Sender name in messages",
+            "use_first_name": "Greet clients by first name",
+            "scheduled": "Send the measure plan's questions automatically",
+            "at_session_end": "Send end-of-session questions when the session ends",
+            "at_discharge": "Send the satisfaction check at discharge",
+        }
+        help_texts = {  # the labels say it; the model's texts would repeat them
+            "use_first_name": "",
+            "scheduled": "Before and after sessions with a time, and at discharge",
+            "at_session_end": "",
+            "at_discharge": "",
+        }
+
+    hours_before = forms.IntegerField(
+        label="Hours before a session to send its questions",
+        min_value=1,
+        max_value=MAX_HOURS_BEFORE,
+    )
+    reminder_hours = forms.IntegerField(
+        label="Remind once after this many hours without an answer (0: never)",
+        min_value=0,
+        max_value=24 * 14,
+    )

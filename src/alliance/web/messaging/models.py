@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from alliance.web.accounts.models import Clinic
-from alliance.web.clinic.models import Client
+from alliance.web.clinic.models import Client, Session
 from alliance.web.feedback.models import FeedbackLink
 from alliance.web.fields import EncryptedTextField
 
@@ -38,6 +38,19 @@ class MessageStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    #: A worker died between its claim and the provider's answer: it may or may not have left,
+    #: and at most once means it is not sent again by itself (the counselor can resend).
+    UNKNOWN = "unknown", "Unknown (the sender stopped mid-send)"
+    #: Nothing left to ask when its time came (answered, or the link used or expired).
+    NOT_NEEDED = "not_needed", "Not needed (already answered)"
+
+
+class Occasion(models.TextChoices):
+    """Why the scheduler sent a message ("" for one a counselor sent by hand)."""
+
+    BEFORE_SESSION = "before_session", "Before the session"
+    END_OF_SESSION = "end_of_session", "At the end of the session"
+    DISCHARGE = "discharge", "At discharge"
 
 
 class Contact(models.Model):
@@ -79,6 +92,22 @@ class ClinicMessaging(models.Model):
     use_first_name = models.BooleanField(
         default=False, help_text="Greet clients by the first name on their contact record"
     )
+    # The schedule (docs/messaging.md); the defaults are also those of a clinic without a row.
+    scheduled = models.BooleanField(
+        default=True, help_text="Send the measure plan's questions by themselves"
+    )
+    hours_before = models.PositiveSmallIntegerField(
+        default=24, help_text="Hours before a session to send its before-session questions"
+    )
+    at_session_end = models.BooleanField(
+        default=True, help_text="Send end-of-session questions when the session ends"
+    )
+    at_discharge = models.BooleanField(
+        default=True, help_text="Send the end-of-treatment satisfaction check at discharge"
+    )
+    reminder_hours = models.PositiveSmallIntegerField(
+        default=48, help_text="Hours after an unanswered invitation to remind once (0: never)"
+    )
 
     def __str__(self) -> str:
         return f"Messaging of clinic #{self.clinic_id}"
@@ -109,14 +138,29 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: Scheduled messages: which session and occasion they are for (unique with kind and
+    #: channel, so two schedulers cannot both invite), and when the send is due (also after
+    #: a failure: the next retry). ``enqueued_at`` lets a lost queue entry be noticed.
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    occasion = models.CharField(max_length=20, choices=Occasion.choices, blank=True)
+    send_after = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["link", "kind", "channel"], name="message_once_per_link_kind_channel"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["session", "occasion", "kind", "channel"],
+                condition=~models.Q(occasion=""),
+                name="message_once_per_session_occasion",
+            ),
         ]
+        indexes = [models.Index(fields=["status", "send_after"], name="message_status_due")]
 
     def __str__(self) -> str:
         return f"Message #{self.pk}"

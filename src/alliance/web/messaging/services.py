@@ -9,8 +9,10 @@ conditional UPDATE (queued -> sending), so two workers given the same message se
 from __future__ import annotations
 
 import re
+import smtplib
+import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
@@ -18,23 +20,31 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from alliance.web.audit.log import record
+from alliance.web.clinic.models import Administration, AdministrationStatus, SessionStatus
+from alliance.web.feedback.models import FeedbackLink
 from alliance.web.messaging.models import (
     ClinicMessaging,
     Contact,
     Message,
     MessageChannel,
+    MessageKind,
     MessageStatus,
 )
 from alliance.web.messaging.privacy import health_words_in
-from alliance.web.messaging.sms import backend
+from alliance.web.messaging.sms import SmsUnavailableError, backend
 
 UNSUBSCRIBE_SALT = "alliance.messaging.unsubscribe"
+#: Waits before each retry of a send that certainly failed; after the last one it stays failed.
+#: Short first (a mail server restarting), then longer (an outage), within a link's life.
+RETRY_MINUTES = (5, 30, 120)
+DEFAULT_REMINDER_HOURS = ClinicMessaging._meta.get_field("reminder_hours").get_default()
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _SEPARATORS = re.compile(r"[\s().\-]")
 
@@ -73,10 +83,17 @@ def contact_for_token(token: str) -> Contact | None:
 
 
 def unsubscribe(contact: Contact) -> bool:
-    """Stop all messages at once; True the first time (a second click changes nothing)."""
-    done = Contact.objects.filter(pk=contact.pk, unsubscribed_at__isnull=True).update(
-        unsubscribed_at=timezone.now()
-    )
+    """Stop all messages at once; True the first time (a second click changes nothing).
+    Queued ones (scheduled, reminders, retries) fail now, so the counselor sees them stopped;
+    one being sent at this moment is refused by :func:`send_invitation`'s last check."""
+    now = timezone.now()
+    with transaction.atomic():
+        done = Contact.objects.filter(pk=contact.pk, unsubscribed_at__isnull=True).update(
+            unsubscribed_at=now
+        )
+        Message.objects.filter(client_id=contact.client_id, status=MessageStatus.QUEUED).update(
+            status=MessageStatus.FAILED, error=NotAllowedError.__name__, token="", finished_at=now
+        )
     return bool(done)
 
 
@@ -148,30 +165,100 @@ def _email(to: str, invitation: Invitation) -> str:
 
 
 def claim(message_id: int) -> bool:
-    """Take a queued message for sending (atomically): False when another worker has it."""
+    """Take a queued message whose time has come (atomically): False when another worker has
+    it, it was sent, or it is not due yet (a retry or reminder queued again too early)."""
+    now = timezone.now()
+    due = Q(send_after__isnull=True) | Q(send_after__lte=now)
+    rows = Message.objects.filter(due, pk=message_id, status=MessageStatus.QUEUED)
     return bool(
-        Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED).update(
-            status=MessageStatus.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
-        )
+        rows.update(status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     )
 
 
 def deliver(message_id: int) -> str:
     """Send one queued message if this worker claims it; the outcome, in words (no PHI).
 
-    A failure keeps only the exception's class name; the link's token is dropped once sent."""
+    Inside the claim, a message whose questions were answered meanwhile (or whose link was
+    used or expired) is not sent. A failure that certainly did not send is queued again after
+    :data:`RETRY_MINUTES`, then kept as failed, by the exception's class name only. Once sent,
+    the link's token moves to the reminder (if the clinic reminds), else it is dropped."""
     if not claim(message_id):
-        return "not queued (sent or taken by another worker)"
-    message = Message.objects.select_related("link", "client__clinic").get(pk=message_id)
+        return "not queued (sent, not due, or taken by another worker)"
+    message = Message.objects.select_related("link__session", "client__clinic").get(pk=message_id)
+    if answered(message.link):
+        _finish(message, status=MessageStatus.NOT_NEEDED, token="")
+        return "not needed: already answered"
     contact = Contact.objects.select_related("client__clinic").get(client_id=message.client_id)
     url = absolute(reverse("feedback:start", kwargs={"token": message.token}))
     try:
         provider_id = send_invitation(url, contact, message.channel, message.link.expires_at)
     except Exception as exc:  # any failure is recorded by class, never by text
-        _finish(message, status=MessageStatus.FAILED, error=type(exc).__name__)
-        return f"failed: {type(exc).__name__}"
-    _finish(message, status=MessageStatus.SENT, provider_id=provider_id[:200], token="")
+        return _failed(message, exc)
+    with transaction.atomic():
+        _finish(message, status=MessageStatus.SENT, provider_id=provider_id[:200], token="")
+        _plan_reminder(message)
     return "sent"
+
+
+def answered(link: FeedbackLink) -> bool:
+    """Nothing left to ask through ``link``: used, expired, its session cancelled or missed,
+    or each of its questions completed at its session (by another link, the tablet or staff)."""
+    if link.used_at is not None or link.expired:
+        return True
+    if link.session.status in (SessionStatus.CANCELLED, SessionStatus.NO_SHOW):
+        return True
+    done = Administration.objects.filter(
+        session_id=link.session_id,
+        instrument__in=link.instruments,
+        status=AdministrationStatus.COMPLETED,
+    )
+    return done.count() >= len(set(link.instruments))
+
+
+def retryable(exc: Exception) -> bool:
+    """The message certainly did not leave: no connection, or a temporary (4xx) SMTP refusal,
+    or the SMS provider's 5xx. A timeout mid-send is not retried (it may have left)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    if isinstance(exc, SmsUnavailableError):
+        return str(exc).startswith("HTTP 5")
+    return isinstance(exc, ConnectionRefusedError | smtplib.SMTPConnectError | socket.gaierror)
+
+
+def _failed(message: Message, exc: Exception) -> str:
+    error = type(exc).__name__
+    if retryable(exc) and message.attempts <= len(RETRY_MINUTES):
+        later = timezone.now() + timedelta(minutes=RETRY_MINUTES[message.attempts - 1])
+        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=MessageStatus.QUEUED, error=error, send_after=later, enqueued_at=None
+        )
+        return f"retrying later: {error}"
+    _finish(message, status=MessageStatus.FAILED, error=error)
+    return f"failed: {error}"
+
+
+def _plan_reminder(message: Message) -> None:
+    """Queue the one reminder of a sent invitation, unless the clinic does not remind (the
+    unique (link, kind, channel) constraint makes it one)."""
+    prefs = ClinicMessaging.objects.filter(clinic_id=message.client.clinic_id).first()
+    hours = prefs.reminder_hours if prefs else DEFAULT_REMINDER_HOURS
+    if message.kind != MessageKind.INVITATION or not hours:
+        return
+    Message.objects.get_or_create(
+        link=message.link,
+        kind=MessageKind.REMINDER,
+        channel=message.channel,
+        defaults={
+            "client_id": message.client_id,
+            "token": message.token,
+            "session_id": message.session_id,
+            "occasion": message.occasion,
+            "send_after": timezone.now() + timedelta(hours=hours),
+            "created_by_id": message.created_by_id,
+        },
+    )
 
 
 def _finish(message: Message, **fields: Any) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -124,10 +125,27 @@ def numeric_metrics(report: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+#: Work of higher apps that every worker runs as it starts and then every half lease (e.g. the
+#: message scheduler): they register here (``register_worker_hook``) from their AppConfig, so
+#: this app never imports them.
+_worker_hooks: list[Callable[[datetime], object]] = []
+
+
+def register_worker_hook(hook: Callable[[datetime], object]) -> None:
+    if hook not in _worker_hooks:
+        _worker_hooks.append(hook)
+
+
 def recover_stale(now: datetime | None = None) -> int:
-    """Requeue (or fail, after too many attempts) jobs no live worker holds; how many."""
+    """Requeue (or fail, after too many attempts) jobs no live worker holds, then run the
+    registered worker hooks; how many jobs."""
     requeue, failed = jobs.reclaim_stale(now)
     recover_refreshes(now)  # alert refreshes a dead worker left behind (alerts.tasks)
+    for hook in _worker_hooks:
+        try:
+            hook(now or timezone.now())
+        except Exception as exc:  # one hook's failure must not stop the others
+            logger.warning("worker hook failed (%s); retrying later", type(exc).__name__)
     for transcript_id in requeue:
         enqueue(transcript_id)
     return len(requeue) + failed

@@ -128,11 +128,19 @@ class Session(models.Model):
     #: The clinic's local time of day; scheduled messages need it (none: sent by hand only).
     starts_at = models.TimeField(null=True, blank=True)
     duration_minutes = models.PositiveSmallIntegerField(default=50)
+    #: The questions sent some weeks after discharge (docs/messaging.md), not a session of
+    #: treatment: end-of-treatment scores leave it out, so its answers cannot change them.
+    follow_up = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["number"]
         constraints = [
-            models.UniqueConstraint(fields=["episode", "number"], name="uniq_session_number")
+            models.UniqueConstraint(fields=["episode", "number"], name="uniq_session_number"),
+            models.UniqueConstraint(
+                fields=["episode"],
+                condition=models.Q(follow_up=True),
+                name="one_follow_up_per_episode",
+            ),
         ]
 
     def __str__(self) -> str:

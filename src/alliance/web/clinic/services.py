@@ -145,18 +145,49 @@ def next_session(
         )
 
 
+def follow_up_session(episode: Episode, date: datetime.date) -> Session:
+    """The closed episode's one follow-up session (made on first use, numbered after the
+    last): a row of its own, so its answers stay apart from the end-of-treatment scores."""
+    with transaction.atomic():
+        Episode.objects.select_for_update().only("pk").get(pk=episode.pk)
+        found = episode.sessions.filter(follow_up=True).first()
+        if found is not None:
+            return found
+        number = (episode.sessions.aggregate(n=Max("number"))["n"] or 0) + 1
+        return Session.objects.create(episode=episode, number=number, date=date, follow_up=True)
+
+
+def follow_up_instruments(episode: Episode) -> list[Instrument]:
+    """The plan's outcome measures given through treatment or at discharge: the ones whose
+    change a follow-up asks about (not alliance, satisfaction or intake-only measures)."""
+    timings = {Timing.BEFORE_SESSION, Timing.END_OF_SESSION, Timing.DISCHARGE}
+    reg = registry()
+    chosen: list[Instrument] = []
+    for item in episode.plan.all():
+        instrument = reg.get(item.instrument)
+        wanted = item.timing in timings and instrument.kind == "outcome" and instrument.has_text
+        if wanted and instrument not in chosen:
+            chosen.append(instrument)
+    return chosen
+
+
+def _answered(session: Session) -> set[str]:
+    done = session.administrations.filter(status=AdministrationStatus.COMPLETED)
+    return set(done.values_list("instrument", flat=True))
+
+
 def instruments_for_session(session: Session) -> list[Instrument]:
-    """The plan's administrable instruments due at this session and not yet completed."""
+    """The plan's administrable instruments due at this session and not yet completed (at a
+    follow-up: the outcome measures only)."""
+    if session.follow_up:
+        done = _answered(session)
+        return [i for i in follow_up_instruments(session.episode) if i.id not in done]
     due = {Timing.BEFORE_SESSION, Timing.END_OF_SESSION}
     if session.number == 1:
         due.add(Timing.INTAKE)
     if session.episode.closed_on is not None:
         due.add(Timing.DISCHARGE)
-    done = set(
-        session.administrations.filter(status=AdministrationStatus.COMPLETED).values_list(
-            "instrument", flat=True
-        )
-    )
+    done = _answered(session)
     chosen: list[Instrument] = []
     reg = registry()
     for item in session.episode.plan.all():

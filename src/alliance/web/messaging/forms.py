@@ -8,7 +8,7 @@ from django import forms
 from django.core.validators import validate_email
 
 from alliance.web.messaging.models import ClinicMessaging, ConsentHow
-from alliance.web.messaging.schedule import MAX_HOURS_BEFORE
+from alliance.web.messaging.schedule import MAX_FOLLOW_UP_WEEKS, MAX_HOURS_BEFORE
 from alliance.web.messaging.services import normalise_mobile
 
 
@@ -68,6 +68,7 @@ class ScheduleForm(forms.ModelForm):
             "at_session_end",
             "at_discharge",
             "reminder_hours",
+            "follow_up_weeks",
         ]
         labels = {
             "sender_name": "Sender name in messages",
@@ -93,3 +94,15 @@ class ScheduleForm(forms.ModelForm):
         min_value=0,
         max_value=24 * 14,
     )
+    follow_up_weeks = forms.IntegerField(
+        label="Weeks after discharge to ask the outcome questions again (0: never)",
+        help_text="A follow-up: its answers are shown apart from the end-of-treatment scores",
+        min_value=0,
+        max_value=MAX_FOLLOW_UP_WEEKS,
+        required=False,
+    )
+
+    def clean_follow_up_weeks(self) -> int:
+        """Left empty: no follow-up, as before the setting existed."""
+        weeks: int | None = self.cleaned_data["follow_up_weeks"]
+        return weeks or 0

@@ -51,6 +51,7 @@ class Occasion(models.TextChoices):
     BEFORE_SESSION = "before_session", "Before the session"
     END_OF_SESSION = "end_of_session", "At the end of the session"
     DISCHARGE = "discharge", "At discharge"
+    FOLLOW_UP = "follow_up", "Follow-up after discharge"
 
 
 class Contact(models.Model):
@@ -107,6 +108,9 @@ class ClinicMessaging(models.Model):
     )
     reminder_hours = models.PositiveSmallIntegerField(
         default=48, help_text="Hours after an unanswered invitation to remind once (0: never)"
+    )
+    follow_up_weeks = models.PositiveSmallIntegerField(
+        default=0, help_text="Weeks after discharge to send the outcome measures again (0: never)"
     )
 
     def __str__(self) -> str:

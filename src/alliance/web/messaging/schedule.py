@@ -21,7 +21,12 @@ from django.utils import timezone
 from alliance.core.instruments import Instrument
 from alliance.web.audit.log import record
 from alliance.web.clinic.models import Episode, Session, SessionStatus, Timing
-from alliance.web.clinic.services import SATISFACTION, instruments_for_session
+from alliance.web.clinic.services import (
+    SATISFACTION,
+    follow_up_instruments,
+    follow_up_session,
+    instruments_for_session,
+)
 from alliance.web.feedback.services import create_scheduled_link
 from alliance.web.messaging.models import (
     ClinicMessaging,
@@ -36,6 +41,10 @@ from alliance.web.messaging.models import (
 LATE_LIMIT = dt.timedelta(hours=24)
 #: The most ``hours_before`` a clinic may set (the scheduler looks this far ahead).
 MAX_HOURS_BEFORE = 168
+#: The most ``follow_up_weeks`` a clinic may set (a year after discharge).
+MAX_FOLLOW_UP_WEEKS = 52
+#: The follow-up goes at this hour of its day (local time), not at midnight.
+FOLLOW_UP_AT = dt.time(10, 0)
 _SKIP = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW)
 
 
@@ -79,6 +88,7 @@ def due_now(now: dt.datetime, horizon: dt.timedelta) -> Iterator[Due]:
 
     yield from _session_occasions(now, horizon, clinic)
     yield from _discharges(now, clinic)
+    yield from _follow_ups(now, horizon, clinic)
 
 
 def _reachable(client: str) -> Q:
@@ -149,6 +159,32 @@ def _discharges(now: dt.datetime, clinic: Callable[[int], ClinicMessaging]) -> I
         if (session.pk, str(Occasion.DISCHARGE)) not in _written([session]):
             asked = [i for i in instruments_for_session(session) if i.id == SATISFACTION]
             yield Due(session, str(Occasion.DISCHARGE), asked, now)
+
+
+def _follow_ups(
+    now: dt.datetime, horizon: dt.timedelta, clinic: Callable[[int], ClinicMessaging]
+) -> Iterator[Due]:
+    """Episodes closed ``follow_up_weeks`` ago (clinics that set it): the outcome measures
+    again, on the episode's follow-up session (made when first due, so a clinic that turns
+    follow-ups on later adds no rows for episodes long past)."""
+    today = timezone.localdate(now)
+    earliest = today - dt.timedelta(weeks=MAX_FOLLOW_UP_WEEKS, days=1)
+    episodes = Episode.objects.filter(
+        _reachable("client"),
+        closed_on__range=(earliest, today),
+        client__active=True,
+        client__clinic__messaging__follow_up_weeks__gt=0,
+    ).exclude(sessions__messages__occasion=Occasion.FOLLOW_UP)
+    for episode in episodes.select_related("client"):
+        weeks = clinic(episode.client.clinic_id).follow_up_weeks
+        assert episode.closed_on is not None
+        day = episode.closed_on + dt.timedelta(weeks=weeks)
+        at = timezone.make_aware(dt.datetime.combine(day, FOLLOW_UP_AT))
+        if not weeks or not now - LATE_LIMIT < at <= now + horizon:
+            continue
+        asked = follow_up_instruments(episode)
+        if asked:
+            yield Due(follow_up_session(episode, day), str(Occasion.FOLLOW_UP), asked, at)
 
 
 def channels_for(contact: Contact | None) -> list[str]:

@@ -51,6 +51,7 @@ def load(episodes: QuerySet[Episode], instruments: list[str]) -> Cohort:
         total__isnull=False,
         instrument__in=instruments,
         session__episode__in=ids,
+        session__follow_up=False,  # after treatment: not an end-of-treatment score
     ).values_list("session__episode_id", "session__number", "instrument", "total")
     scores: dict[str, dict[int, list[tuple[int, float]]]] = defaultdict(lambda: defaultdict(list))
     for episode, number, instrument, total in scored.order_by():

@@ -47,6 +47,8 @@ class Measure:
     outcome: EpisodeOutcome | None = None
     chart: str = ""
     words: str = ""
+    #: The score at the follow-up some weeks after discharge, kept out of ``points``.
+    follow_up: Point | None = None
 
     @property
     def change_label(self) -> str:
@@ -72,15 +74,24 @@ def episode_summary_context(episode: Episode) -> dict[str, Any]:
             session__episode=episode, status=AdministrationStatus.COMPLETED, total__isnull=False
         )
         .order_by("session__number")
-        .values_list("instrument", "session__number", "session__date", "total", "score")
+        .values_list(
+            "instrument", "session__number", "session__date", "total", "score", "session__follow_up"
+        )
     )
     by_instrument: dict[str, list[Point]] = defaultdict(list)
-    for instrument, number, date, total, score in rows:
+    later: dict[str, Point] = {}
+    for instrument, number, date, total, score, follow_up in rows:
         band = (score or {}).get("severity_label") or ""
-        by_instrument[instrument].append(Point(number, date, float(total), band))
+        point = Point(number, date, float(total), band)
+        if follow_up:  # shown apart: never the episode's last score
+            later[instrument] = point
+        else:
+            by_instrument[instrument].append(point)
     reg = registry()
     chosen = sorted(by_instrument, key=_order)
     measures = [_measure(episode, reg.get(i), by_instrument[i]) for i in chosen]
+    for m in measures:
+        m.follow_up = later.get(m.instrument.id)
     kinds: dict[str, list[Measure]] = defaultdict(list)
     for m in measures:
         kinds[m.instrument.kind].append(m)

@@ -18,6 +18,7 @@ from alliance.web.clinic.services import (
     record_administration,
     registry,
 )
+from alliance.web.dashboard.summaries import caseload_entries, caseload_rows
 from alliance.web.messaging.models import ClinicMessaging, Message
 from alliance.web.messaging.services import unsubscribe
 from alliance.web.messaging.tasks import tick
@@ -124,6 +125,22 @@ def test_follow_up_answers_leave_the_end_of_treatment_outcome_alone(
     assert re.search(r"went from 16 \(moderately severe\) at session \d+ to 7 \(mild\)", summary)
     assert "<td>16</td><td>12</td><td>7</td>" in summary  # the treatment sessions only
     assert re.search(r"Follow-up after discharge \([^)]*\): 20 <span", summary)
+
+
+def test_an_unanswered_follow_up_leaves_the_caseload_as_it_was(world: World, smtp: Inbox) -> None:
+    email_only(world.own)
+    treated(world.own, (16, 7), discharge_day())
+
+    def own_row() -> tuple[int, int]:
+        entries = caseload_entries(Client.objects.filter(pk=world.own.pk))
+        [row] = caseload_rows(entries)
+        return row.overdue, row.sessions
+
+    before = own_row()
+    ClinicMessaging.objects.create(clinic=world.clinic, follow_up_weeks=WEEKS)
+    tick()
+    assert len(follow_ups()) == 1
+    assert own_row() == before  # the follow-up is neither a session nor overdue
 
 
 @pytest.mark.parametrize(("weeks", "saved"), [("0", True), ("52", True), ("53", False)])

@@ -76,8 +76,11 @@ def _due_sessions(sessions: list[Session]) -> list[Session]:
     return [
         s
         for s in sessions
-        if s.status == SessionStatus.ATTENDED
-        or (s.status == SessionStatus.SCHEDULED and s.date <= today)
+        if not s.follow_up
+        and (
+            s.status == SessionStatus.ATTENDED
+            or (s.status == SessionStatus.SCHEDULED and s.date <= today)
+        )
     ]
 
 
@@ -91,10 +94,12 @@ def overdue_count(sessions: list[Session]) -> int:
 
 
 def _due() -> Q:
-    """Sessions that happened, or were due by today."""
-    return Q(status=SessionStatus.ATTENDED) | Q(
+    """Sessions that happened, or were due by today (a follow-up after discharge is not a
+    session of treatment: unanswered, it is not overdue)."""
+    happened = Q(status=SessionStatus.ATTENDED) | Q(
         status=SessionStatus.SCHEDULED, date__lte=timezone.localdate()
     )
+    return happened & Q(follow_up=False)
 
 
 def _measured() -> Exists:
@@ -195,7 +200,7 @@ def caseload_rows(entries: list[CaseloadEntry]) -> list[CaseloadRow]:
     episodes = [e.episode_id for e in entries if e.episode_id is not None]
     clients = Client.objects.select_related("counselor").in_bulk([e.pk for e in entries])
     sessions = dict(
-        Session.objects.filter(episode_id__in=episodes)
+        Session.objects.filter(episode_id__in=episodes, follow_up=False)
         .order_by()
         .values("episode_id")
         .annotate(n=Count("*"))

@@ -141,6 +141,8 @@ def test_an_unanswered_follow_up_leaves_the_caseload_as_it_was(world: World, smt
     tick()
     assert len(follow_ups()) == 1
     assert own_row() == before  # the follow-up is neither a session nor overdue
+    page = logged_in(world.counselor).get(reverse("dashboard:client", args=[world.own.pk]))
+    assert re.search(r"<td>\d+ \(follow-up\)</td>", page.content.decode())  # its message
 
 
 @pytest.mark.parametrize(("weeks", "saved"), [("0", True), ("52", True), ("53", False)])

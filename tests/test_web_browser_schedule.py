@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from .served_app import free_port, served
+from .served_app import served
 from .test_web_browser import (  # noqa: F401  (browser and database_url are fixtures)
     AXE,
     CHROMIUM,
@@ -21,7 +20,7 @@ from .test_web_browser import (  # noqa: F401  (browser and database_url are fix
     browser,
     database_url,
 )
-from .test_web_messaging import Inbox
+from .test_web_messaging import Inbox, smtp_env, smtp_server
 
 PASSWORD = "e2e-Schedule-pass-7"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "bypass_csp": True}
@@ -47,11 +46,9 @@ save_contact(client.pk, contact, client.counselor_id)
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        yield inbox, port
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +59,7 @@ def server(
 ) -> Iterator[str]:
     _need(CHROMIUM, "Chromium")
     _need(AXE, "axe-core")
-    mail = {
-        "ALLIANCE_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "ALLIANCE_EMAIL_HOST": "127.0.0.1",
-        "ALLIANCE_EMAIL_PORT": str(smtp[1]),
+    mail = smtp_env(smtp[1]) | {
         "ALLIANCE_JOB_LEASE_SECONDS": "5",  # a scheduler round every 2.5 s
     }
     home = tmp_path_factory.mktemp("e2e-schedule")

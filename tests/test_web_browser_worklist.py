@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from .served_app import free_port, served
+from .served_app import served
 from .test_web_browser import (  # noqa: F401  (browser and database_url are fixtures)
     AXE,
     CHROMIUM,
@@ -24,7 +23,7 @@ from .test_web_browser import (  # noqa: F401  (browser and database_url are fix
     browser,
     database_url,
 )
-from .test_web_messaging import Inbox
+from .test_web_messaging import Inbox, smtp_env, smtp_server
 
 PASSWORD = "e2e-Worklist-pass-7"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "bypass_csp": True}
@@ -84,11 +83,9 @@ STATES = {
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        yield inbox, port
 
 
 @pytest.fixture(scope="module")
@@ -100,12 +97,7 @@ def server(
     _need(CHROMIUM, "Chromium")
     _need(AXE, "axe-core")
     home = tmp_path_factory.mktemp("e2e-worklist")
-    mail = {
-        "ALLIANCE_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "ALLIANCE_EMAIL_HOST": "127.0.0.1",
-        "ALLIANCE_EMAIL_PORT": str(smtp[1]),
-        "ALLIANCE_FROM_EMAIL": "clinic@example.org",
-    }
+    mail = smtp_env(smtp[1])
     with served(home, database_url, SETUP, worker=True, **mail) as url:
         yield url
 

@@ -8,9 +8,9 @@ import base64
 import email
 import json
 import re
-import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email import policy
 from email.message import Message as EmailMessage
@@ -43,6 +43,7 @@ from alliance.web.messaging.services import (
 )
 from alliance.web.messaging.tasks import queue_invitation
 
+from .served_app import free_port
 from .test_web_feedback_concurrency import together
 from .web_fixtures import World, logged_in
 
@@ -76,29 +77,42 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@contextmanager
+def smtp_server(handler: Any) -> Iterator[int]:
+    """A real SMTP server on localhost handing each message to ``handler``; yields its port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+def smtp_env(port: int) -> dict[str, str]:
+    """The ``ALLIANCE_*`` email settings of a served app or worker that sends to ``port``."""
+    return {
+        "ALLIANCE_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "ALLIANCE_EMAIL_HOST": "127.0.0.1",
+        "ALLIANCE_EMAIL_PORT": str(port),
+        "ALLIANCE_FROM_EMAIL": "clinic@example.org",
+    }
 
 
 @pytest.fixture
 def smtp() -> Iterator[Inbox]:
     """A real SMTP server on localhost, and the app's email settings pointing at it."""
     inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with override_settings(
+    with (
+        smtp_server(inbox) as port,
+        override_settings(
             EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
             EMAIL_HOST="127.0.0.1",
             EMAIL_PORT=port,
             DEFAULT_FROM_EMAIL="clinic@example.org",
-        ):
-            yield inbox
-    finally:
-        controller.stop()
+        ),
+    ):
+        yield inbox
 
 
 class TwilioStub(BaseHTTPRequestHandler):
@@ -525,6 +539,6 @@ def test_twilio_errors_become_rejected_or_unavailable(twilio: list[dict[str, Any
     with pytest.raises(SmsRejectedError, match="HTTP 400") as rejected:
         backend().send(INVALID_NUMBER, "hello")
     assert INVALID_NUMBER not in str(rejected.value)
-    closed = TwilioSmsBackend(f"http://127.0.0.1:{_free_port()}", TWILIO_SID, "t", TWILIO_FROM)
+    closed = TwilioSmsBackend(f"http://127.0.0.1:{free_port()}", TWILIO_SID, "t", TWILIO_FROM)
     with pytest.raises(SmsUnavailableError):
         closed.send(MOBILE, "hello")

@@ -10,30 +10,25 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from alliance.web.demo import DEMO_SENDER, INVITED_EMAIL
 
 from .served_app import free_port
-from .test_web_messaging import Inbox, parts
+from .test_web_messaging import Inbox, parts, smtp_env, smtp_server
 from .test_web_operations_cli import ALLIANCE, ON_POSTGRES, PASSWORD, clean_env, running
 
 pytestmark = pytest.mark.skipif(ON_POSTGRES, reason="the demo builds a SQLite file")
 
 
 def test_the_demo_emails_an_invitation_whose_link_opens_the_questions(tmp_path: Path) -> None:
-    inbox, smtp_port, port = Inbox(), free_port(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    env = clean_env(
-        ALLIANCE_DATA_DIR=str(tmp_path / "data"),
-        ALLIANCE_EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        ALLIANCE_EMAIL_HOST="127.0.0.1",
-        ALLIANCE_EMAIL_PORT=str(smtp_port),
-        ALLIANCE_BASE_URL=f"http://127.0.0.1:{port}",
-    )
+    inbox, port = Inbox(), free_port()
     command = [ALLIANCE, "demo", "--db", str(tmp_path / "demo.sqlite3"), "--password", PASSWORD]
-    try:
+    with smtp_server(inbox) as smtp_port:
+        env = clean_env(
+            ALLIANCE_DATA_DIR=str(tmp_path / "data"),
+            ALLIANCE_BASE_URL=f"http://127.0.0.1:{port}",
+            **smtp_env(smtp_port),
+        )
         with running([*command, "--port", str(port)], env, port, cwd=tmp_path) as url:
             started = time.monotonic()
             while not inbox.messages and time.monotonic() - started < 60:
@@ -47,5 +42,3 @@ def test_the_demo_emails_an_invitation_whose_link_opens_the_questions(tmp_path: 
             with urllib.request.urlopen(link, timeout=10) as page:  # follows the redirect
                 body = page.read().decode()
             assert page.url.endswith("/1/") and "Questionnaire 1 of 2" in body
-    finally:
-        controller.stop()

@@ -28,7 +28,16 @@ from alliance.web.messaging.tasks import SEND_LEASE, mark_unknown, tick
 
 from .test_web_feedback import CALM_PHQ9, HIGH_GAD7
 from .test_web_feedback_concurrency import together
-from .test_web_messaging import ADDRESS, Inbox, consenting, parts, path_of, run_worker, smtp
+from .test_web_messaging import (
+    ADDRESS,
+    Inbox,
+    consenting,
+    parts,
+    path_of,
+    run_worker,
+    smtp,
+    smtp_server,
+)
 from .web_fixtures import World, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -288,16 +297,9 @@ def _retry_now() -> None:
 def test_temporary_failures_are_retried_with_back_off_then_failed(
     world: World, refusals: int
 ) -> None:
-    from aiosmtpd.controller import Controller
-
-    from .test_web_messaging import _free_port
-
     inbox = RefusingInbox(refusals)
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    email = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_PORT": port}
-    try:
+    with smtp_server(inbox) as port:
+        email = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_PORT": port}
         with override_settings(EMAIL_HOST="127.0.0.1", **email):
             email_only(world.own)
             ClinicMessaging.objects.create(clinic=world.clinic, reminder_hours=0)
@@ -313,8 +315,6 @@ def test_temporary_failures_are_retried_with_back_off_then_failed(
                 waits.append(round((message.send_after - timezone.now()).total_seconds() / 60))
                 _retry_now()
                 tick()
-    finally:
-        controller.stop()
     if refusals == 2:
         assert (message.status, message.attempts, waits) == ("sent", 3, [5, 30])
         assert len(inbox.messages) == 1

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from .test_web_messaging import Inbox, _free_port
+from .test_web_messaging import Inbox, smtp_env, smtp_server
 from .test_web_transcript_worker import Site, database_url, until
 
 __all__ = ["database_url"]  # the fixture, shared with the transcript worker tests
@@ -96,15 +95,8 @@ def messages(site: Site) -> list[tuple[str, str]]:
 
 def test_a_killed_workers_due_messages_go_out_after_restart_and_none_twice(site: Site) -> None:
     inbox = HoldingInbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    site.env |= {
-        "ALLIANCE_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "ALLIANCE_EMAIL_HOST": "127.0.0.1",
-        "ALLIANCE_EMAIL_PORT": str(port),
-    }
-    try:
+    with smtp_server(inbox) as port:
+        site.env |= smtp_env(port)
         subprocess.run([sys.executable, "-c", SETUP], env=site.env, check=True, timeout=300)
         first = site.start("worker")  # schedules both invitations as it starts, sends one
         until(inbox.held.is_set, 120, "the first send to reach the mail server", site)
@@ -134,5 +126,3 @@ def test_a_killed_workers_due_messages_go_out_after_restart_and_none_twice(site:
             ("invitation", "unknown"),  # shown to the counselor; resent only by hand
             ("reminder", "queued"),
         ]
-    finally:
-        controller.stop()

@@ -4,13 +4,16 @@ the append-only audit trail, no PHI in logs, and oversized posts."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
+from django.contrib.sessions.models import Session as DjangoSession
 from django.db import connection
 from django.test import Client as HttpClient
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from alliance.web.accounts.models import User
@@ -18,6 +21,7 @@ from alliance.web.audit.models import AuditEvent, AuditImmutableError
 from alliance.web.clinic.models import Client
 from alliance.web.fields import fernet
 from alliance.web.logfilters import RedactFilter
+from alliance.web.sessions import SLID_KEY, SLIDE_SECONDS
 
 from .web_fixtures import PASSWORD, World, logged_in, token_from
 
@@ -96,7 +100,7 @@ def test_hsts_and_secure_cookies_on_https(world: World) -> None:
 
 
 def test_sessions_time_out_when_idle(world: World) -> None:
-    assert settings.SESSION_COOKIE_AGE <= 3600 and settings.SESSION_SAVE_EVERY_REQUEST
+    assert settings.SESSION_COOKIE_AGE <= 3600
     http = logged_in(world.counselor)
     session = http.session
     session.set_expiry(-1)
@@ -233,3 +237,27 @@ def test_one_address_trying_many_names_is_locked_out(world: World) -> None:
 def test_csrf_failure_page_is_friendly(world: World) -> None:
     response = HttpClient(enforce_csrf_checks=True).post(reverse("accounts:login"), {})
     assert response.status_code == 403 and b"Please reload the page" in response.content
+
+
+def test_page_views_slide_the_idle_timeout_without_a_write_each(world: World) -> None:
+    """The session row is written when it changed or was last slid a minute ago or more, not on
+    every page view (a write transaction for a read)."""
+    http = logged_in(world.counselor)
+    key = http.session.session_key
+    caseload = reverse("dashboard:caseload")
+
+    def expires() -> object:
+        return DjangoSession.objects.get(session_key=key).expire_date
+
+    http.get(caseload)
+    slid = expires()
+    with CaptureQueriesContext(connection) as queries:
+        assert http.get(caseload).status_code == 200
+    assert not [q for q in queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]]
+    assert expires() == slid
+    session = http.session
+    session[SLID_KEY] = int(time.time()) - SLIDE_SECONDS
+    session.save()
+    before = expires()
+    assert http.get(caseload).status_code == 200
+    assert expires() > before  # slid forward again: the idle timeout counts from this view

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client as HttpClient
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -85,6 +86,34 @@ def test_client_completes_three_pages_once(world: World) -> None:
         ("link_submit", "ok"),
     ]
     assert actions[5:] == [("link_open", "used"), ("link_open", "used")]  # re-submit, reopen
+
+
+def test_the_final_submit_writes_the_browsers_session_inside_its_own_transaction(
+    world: World,
+) -> None:
+    """The answers, the audit event and this browser's session (its draft forgotten) are one
+    transaction: a submission commits once, and its draft never outlives it."""
+    _, token = new_link(world)
+    phone = HttpClient()
+    for step, answers in enumerate(STEPS[:-1], start=1):
+        phone.post(reverse("feedback:step", args=[token, step]), answers)
+    with CaptureQueriesContext(connection) as queries:
+        response = phone.post(reverse("feedback:step", args=[token, len(STEPS)]), STEPS[-1])
+    assert response.status_code == 302 and response.url == reverse("feedback:thanks")
+    sql = [q["sql"] for q in queries]
+    session_writes = [
+        i for i, q in enumerate(sql) if q.startswith("UPDATE") and "django_session" in q
+    ]
+    audit = [i for i, q in enumerate(sql) if q.startswith("INSERT") and "audit_auditevent" in q]
+    recorded = [
+        i for i, q in enumerate(sql) if q.startswith("UPDATE") and "clinic_administration" in q
+    ]
+    assert len(session_writes) == 1 and audit and recorded
+    # the savepoint (in tests; a transaction when served) opened last before the answers
+    opened = [q for q in sql[: recorded[0]] if q.startswith("SAVEPOINT")][-1]
+    released = sql.index(f"RELEASE {opened}")
+    assert recorded[0] < audit[0] < session_writes[0] < released
+    assert "feedback_drafts" not in phone.session
 
 
 def test_answers_are_kept_between_pages_in_this_browsers_draft(world: World) -> None:

@@ -176,15 +176,15 @@ def submit(
     draft: Draft,
     last: Instrument,
     answers: dict[str, Answer],
-    audit: Callable[[], object] | None = None,
+    finish: Callable[[], object] | None = None,
 ) -> int:
     """Record this browser's answers (its ``draft`` and the last page) once; returns how many
     instruments were recorded.
 
     Only what the client's "thank you" must wait for happens here: the answers, their scores and
     any risk alert. The episode's other alerts and the safety emails are queued
-    (``alerts.tasks``) in the same transaction, and so is ``audit`` (the audit event), so the
-    submit commits once. Locks are taken link first, then the client."""
+    (``alerts.tasks``) in the same transaction, and ``finish`` runs last in it (the audit
+    event, the browser's session), so the submit commits once. Locks are taken link first, then the client."""
     with transaction.atomic():
         locked = (
             FeedbackLink.objects.select_for_update()
@@ -206,6 +206,6 @@ def submit(
         locked.save(update_fields=["used_at"])
         raise_risk_alerts(episode, recorded)
         request_refresh(episode)
-        if audit is not None:
-            audit()  # last: the audit chain's lock is held until this transaction commits
+        if finish is not None:
+            finish()  # last: the audit chain's lock is held until this transaction commits
     return len(instruments)

@@ -22,6 +22,7 @@ from alliance.web.feedback import drafts, services
 from alliance.web.feedback.drafts import Draft
 from alliance.web.feedback.models import FeedbackLink
 from alliance.web.feedback.tablet import TABLET_KEY
+from alliance.web.sessions import save_now
 
 _PROBLEMS = {
     "forged": (404, "This link is not valid", "Please check the link, or ask your counselor."),
@@ -147,18 +148,25 @@ def step(request: HttpRequest, token: str, step: int) -> HttpResponse:
             draft,
             instrument,
             answers,
-            audit=lambda: record(request, "link_submit", link, clinic_id=_clinic(link)),
+            finish=lambda: _finish_submit(request, link),
         )
     except services.LinkGoneError as gone:
         return _gone(request, link, str(gone), {**draft, instrument.id: answers}, "link_submit")
     except InvalidAnswersError as exc:
         context.update(error=str(exc))
         return _render_step(request, context, status=400)
-    drafts.drop(request.session, link)
-    drafts.mark_sent(request.session, link)
     if TABLET_KEY in request.session:
         return redirect("feedback:locked")
     return redirect("feedback:thanks")
+
+
+def _finish_submit(request: HttpRequest, link: FeedbackLink) -> None:
+    """Inside the submitting transaction: the audit event, and this browser forgets its answers
+    and remembers it sent them (the session is saved here, so the submission commits once)."""
+    record(request, "link_submit", link, clinic_id=_clinic(link))
+    drafts.drop(request.session, link)
+    drafts.mark_sent(request.session, link)
+    save_now(request.session)
 
 
 def _posted(request: HttpRequest, instrument: Instrument) -> Draft:

@@ -25,8 +25,7 @@ def test_the_demo_emails_an_invitation_whose_link_opens_the_questions(tmp_path: 
     command = [ALLIANCE, "demo", "--db", str(tmp_path / "demo.sqlite3"), "--password", PASSWORD]
     with smtp_server(inbox) as smtp_port:
         env = clean_env(
-            ALLIANCE_DATA_DIR=str(tmp_path / "data"),
-            ALLIANCE_BASE_URL=f"http://127.0.0.1:{port}",
+            ALLIANCE_DATA_DIR=str(tmp_path / "data"),  # the links follow --port by themselves
             **smtp_env(smtp_port),
         )
         with running([*command, "--port", str(port)], env, port, cwd=tmp_path) as url:

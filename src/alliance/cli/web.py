@@ -196,6 +196,9 @@ def demo_command(
         db.unlink()
     os.environ["DATABASE_URL"] = f"sqlite:///{db}"
     os.environ.setdefault("ALLIANCE_WEB_DIR", str(db.parent))
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    # Links in the demo's messages lead to this server unless the operator said otherwise.
+    os.environ.setdefault("ALLIANCE_BASE_URL", url.rstrip("/"))
     password = password or secrets.token_urlsafe(9)
     _django()
     _migrate()
@@ -204,7 +207,6 @@ def demo_command(
 
     result = seed(password, clients=clients, history=history)
     db.chmod(0o600)  # synthetic, but a real database holds health data: private by default
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     typer.echo(f"alliance demo: {result['clients']} synthetic clients in {db}")
     typer.echo(f"Logins: {', '.join(LOGINS)} (also counselor3, another team)")
     if result["history"]:

@@ -2,7 +2,7 @@
 
 Run: python benchmarks/web_scale.py [--sizes 50,1000,5000] [--db sqlite,postgres]
      [--repeat 20] [--concurrent 20] [--postgres postgres://postgres@127.0.0.1:5432]
-     [--prefix alliance_scale] [--json OUT]
+     [--prefix alliance_scale] [--json OUT] [--keep DIR]
 
 For each database and clinic size it builds the clinic with the demo's own code
 (``alliance.web.demo.seed(clients=N)``), serves it with ``alliance serve`` (waitress) in a
@@ -47,15 +47,17 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
 start = time.perf_counter()
-from alliance.web.demo import seed
-seed({password!r}, clients={size})
+if {seed}:
+    from alliance.web.demo import seed
+    seed({password!r}, clients={size})
 built = time.perf_counter() - start
 from alliance.web.clinic.models import Episode
 from alliance.web.clinic.services import next_session
 from alliance.web.feedback.services import create_link
 from alliance.web.transcripts.models import Transcript
 tokens = []
-for episode in Episode.objects.filter(closed_on__isnull=True).select_related("client__counselor").order_by("pk")[:{links}]:
+open_episodes = Episode.objects.filter(closed_on__isnull=True).select_related("client__counselor")
+for episode in open_episodes.order_by("pk")[:{links}]:
     session = next_session(episode, status="attended")
     tokens.append(create_link(session, episode.client.counselor)[1])
 transcript = Transcript.objects.order_by("pk").first()
@@ -133,6 +135,9 @@ def _free_port() -> int:
 
 @contextmanager
 def database(kind: str, size: int, args: argparse.Namespace, home: Path) -> Iterator[str]:
+    """The clinic's database URL: a new one, or with ``--keep`` the one kept from an earlier
+    run (``home/built`` marks it complete), which is then kept again."""
+    kept = args.keep is not None and (home / "built").exists()
     if kind == "sqlite":
         yield f"sqlite:///{home / 'clinic.sqlite3'}"
         return
@@ -141,13 +146,15 @@ def database(kind: str, size: int, args: argparse.Namespace, home: Path) -> Iter
     name = f"{args.prefix}_{size}"
     admin = f"{args.postgres}/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if not kept:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
     try:
         yield f"{args.postgres}/{name}"
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if args.keep is None:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def environment(url: str, home: Path) -> dict[str, str]:
@@ -172,8 +179,10 @@ def settle(kind: str, url: str) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
-def build(size: int, links: int, env: dict[str, str]) -> dict[str, Any]:
-    script = BUILD.format(password=PASSWORD, size=size, links=links)
+def build(size: int, links: int, env: dict[str, str], seed: bool = True) -> dict[str, Any]:
+    """Migrate, seed the clinic (unless ``seed`` is false: a kept one) and make ``links`` new
+    feedback links, each on a new session of an open episode."""
+    script = BUILD.format(password=PASSWORD, size=size, links=links, seed=seed)
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=3600
     )
@@ -299,14 +308,32 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+@contextmanager
+def clinic_home(kind: str, size: int, args: argparse.Namespace) -> Iterator[Path]:
+    """A temporary folder for the clinic's files, or with ``--keep`` a lasting one per clinic."""
+    if args.keep is None:
+        with tempfile.TemporaryDirectory(prefix="alliance-scale-") as tmp:
+            yield Path(tmp)
+        return
+    home = args.keep / f"{kind}-{size}"
+    home.mkdir(parents=True, exist_ok=True)
+    yield home
+
+
 def run(kind: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="alliance-scale-") as tmp:
-        home = Path(tmp)
+    with clinic_home(kind, size, args) as home:
+        kept = (home / "built").exists()
         with database(kind, size, args, home) as url:
             env = environment(url, home)
-            facts = build(size, args.concurrent, env)
-            print(f"{kind} {size}: built in {facts['seconds']:.1f} s", file=sys.stderr)
-            settle(kind, url)
+            facts = build(size, args.concurrent, env, seed=not kept)
+            if kept:
+                facts["seconds"] = float((home / "built").read_text())
+                print(f"{kind} {size}: kept from an earlier run", file=sys.stderr)
+            else:
+                print(f"{kind} {size}: built in {facts['seconds']:.1f} s", file=sys.stderr)
+                settle(kind, url)
+                if args.keep is not None:
+                    (home / "built").write_text(str(facts["seconds"]))
             with served(env, home) as base:
                 times = measure_pages(base, facts, args.repeat)
                 times[f"final submit ({args.concurrent} at once)"] = measure_submits(
@@ -341,6 +368,13 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--prefix", default="alliance_scale")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep each clinic (files in KEEP/<db>-<size>, PostgreSQL databases undropped) and "
+        "reuse it on the next run with the same KEEP: a 5,000-client PostgreSQL clinic takes "
+        "minutes to build",
+    )
     args = parser.parse_args()
     results = [
         run(kind, int(size), args) for kind in args.db.split(",") for size in args.sizes.split(",")

@@ -88,7 +88,7 @@ def due_now(now: dt.datetime, horizon: dt.timedelta) -> Iterator[Due]:
 
     yield from _session_occasions(now, horizon, clinic)
     yield from _discharges(now, clinic)
-    yield from _follow_ups(now, horizon, clinic)
+    yield from _follow_ups(now, horizon)
 
 
 def _reachable(client: str) -> Q:
@@ -161,26 +161,35 @@ def _discharges(now: dt.datetime, clinic: Callable[[int], ClinicMessaging]) -> I
             yield Due(session, str(Occasion.DISCHARGE), asked, now)
 
 
-def _follow_ups(
-    now: dt.datetime, horizon: dt.timedelta, clinic: Callable[[int], ClinicMessaging]
-) -> Iterator[Due]:
+def _follow_ups(now: dt.datetime, horizon: dt.timedelta) -> Iterator[Due]:
     """Episodes closed ``follow_up_weeks`` ago (clinics that set it): the outcome measures
     again, on the episode's follow-up session (made when first due, so a clinic that turns
     follow-ups on later adds no rows for episodes long past)."""
-    today = timezone.localdate(now)
-    earliest = today - dt.timedelta(weeks=MAX_FOLLOW_UP_WEEKS, days=1)
+    for clinic_id, weeks in ClinicMessaging.objects.filter(follow_up_weeks__gt=0).values_list(
+        "clinic_id", "follow_up_weeks"
+    ):
+        yield from _follow_ups_of(clinic_id, weeks, now, horizon)
+
+
+def _follow_ups_of(
+    clinic_id: int, weeks: int, now: dt.datetime, horizon: dt.timedelta
+) -> Iterator[Due]:
+    """One clinic's follow-ups due now: only the episodes closed ``weeks`` before the window
+    (a day wider on each side for time zones) are read, however long the clinic's history."""
+    lag = dt.timedelta(weeks=weeks)
+    first = timezone.localdate(now - LATE_LIMIT) - lag - dt.timedelta(days=1)
+    last = timezone.localdate(now + horizon) - lag + dt.timedelta(days=1)
     episodes = Episode.objects.filter(
         _reachable("client"),
-        closed_on__range=(earliest, today),
+        closed_on__range=(first, last),
         client__active=True,
-        client__clinic__messaging__follow_up_weeks__gt=0,
+        client__clinic_id=clinic_id,
     ).exclude(sessions__messages__occasion=Occasion.FOLLOW_UP)
     for episode in episodes.select_related("client"):
-        weeks = clinic(episode.client.clinic_id).follow_up_weeks
         assert episode.closed_on is not None
         day = episode.closed_on + dt.timedelta(weeks=weeks)
         at = timezone.make_aware(dt.datetime.combine(day, FOLLOW_UP_AT))
-        if not weeks or not now - LATE_LIMIT < at <= now + horizon:
+        if not now - LATE_LIMIT < at <= now + horizon:
             continue
         asked = follow_up_instruments(episode)
         if asked:

@@ -9,11 +9,11 @@ API's views, ``alliance export fhir``) writes the audit event for the request it
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from alliance.core.fhir import (
     AdministrationRecord,
@@ -25,8 +25,10 @@ from alliance.core.fhir import (
 )
 from alliance.core.instruments import Instrument
 from alliance.core.registry import Registry
+from alliance.web.accounts.http import AuthenticatedHttpRequest
 from alliance.web.accounts.models import User
-from alliance.web.clinic.access import clients_visible_to
+from alliance.web.audit.log import record
+from alliance.web.clinic.access import clients_visible_to, get_for
 from alliance.web.clinic.models import Administration, AdministrationStatus, Client
 from alliance.web.clinic.services import registry
 
@@ -73,6 +75,26 @@ def questionnaires_bundle() -> dict[str, Any]:
     """A searchset of every instrument's Questionnaire, with the site's licensed wording only."""
     resources = [build_questionnaire(instrument) for instrument in registry().all()]
     return build_bundle(resources, "searchset", fhir_base())
+
+
+def export_bundle(user: User, client_id: int | None = None) -> dict[str, Any]:
+    """What ``alliance export fhir`` writes: one client's bundle or, without ``client_id``,
+    every client ``user`` may see; audited as one ``EXPORT_ACTION`` event (a client ``user``
+    may not see is audited as denied and raises 404, as on the web)."""
+    request = _acting(user)
+    if client_id is None:
+        bundle = clinic_bundle(user)
+        record(request, EXPORT_ACTION, object_type="clinic", object_id=user.clinic_id or "")
+        return bundle
+    client = get_for(request, Client, client_id, action=EXPORT_ACTION)
+    return client_bundle(user, client)
+
+
+def _acting(user: User) -> AuthenticatedHttpRequest:
+    """A request standing for ``user`` outside the web (the command line), for the audit log."""
+    request = HttpRequest()
+    request.user = user
+    return cast(AuthenticatedHttpRequest, request)
 
 
 def _visible(user: User, client: Client) -> Client:

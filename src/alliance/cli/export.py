@@ -1,0 +1,78 @@
+"""``alliance export``: the clinic's records in exchange formats (``fhir``: FHIR R4 JSON).
+
+Exports read the web app's database (DATABASE_URL) as one staff user through the access layer,
+so an export holds exactly what that user may see, and each is one audit event.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from alliance.cli._common import fail
+from alliance.cli.web import _check_keys, _django, _migrate
+
+if TYPE_CHECKING:
+    from alliance.web.accounts.models import User
+
+export_app = typer.Typer(
+    help="Export the clinic's records (DATABASE_URL picks the database).", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(export_app, name="export")
+
+
+@export_app.command("fhir")
+def fhir_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The JSON file to write.")],
+    client: Annotated[
+        int | None, typer.Option("--client", help="One client's id (default: every client).")
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="Export as this staff user (default: the clinic admin, if there is one).",
+        ),
+    ] = None,
+) -> None:
+    """Write a FHIR R4 Bundle: Patients, QuestionnaireResponses and score Observations."""
+    _django()
+    _migrate()
+    _check_keys()
+    from django.http import Http404
+
+    from alliance.web.interop.fhir import export_bundle
+
+    acting = _acting_user(user)
+    try:
+        bundle = export_bundle(acting, client)
+    except Http404:
+        fail(f"no client {client} that {acting.username} may see")
+    try:
+        output.write_text(json.dumps(bundle, indent=2, ensure_ascii=False), "utf-8")
+    except OSError as exc:
+        fail(f"{exc.strerror or exc}: {output}")
+    patients = sum(e["resource"]["resourceType"] == "Patient" for e in bundle["entry"])
+    typer.echo(f"wrote {output}: {len(bundle['entry'])} resources, {patients} patients")
+
+
+def _acting_user(username: str | None) -> User:
+    """The named active clinic user, or the one clinic admin when no name is given."""
+    from alliance.web.accounts.models import Role, User
+
+    staff = User.objects.filter(is_active=True, clinic__isnull=False)
+    if username is not None:
+        found = staff.filter(username=username).first()
+        if found is None:
+            fail(f"no active clinic user {username!r}")
+        return found
+    admins = list(staff.filter(role=Role.ADMIN)[:2])
+    if len(admins) != 1:
+        fail("name the staff user to export as with --user (no single clinic admin)")
+    return admins[0]

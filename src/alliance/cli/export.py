@@ -42,6 +42,8 @@ def fhir_command(
     ] = None,
 ) -> None:
     """Write a FHIR R4 Bundle: Patients, QuestionnaireResponses and score Observations."""
+    if not output.parent.is_dir():  # before the export, so a doomed one is not audited
+        fail(f"no such directory: {output.parent}")
     _django()
     _migrate()
     _check_keys()

@@ -4,17 +4,23 @@ unchanged, and LHC-Forms' PHQ-9 Questionnaire imports as the bundled PHQ-9."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.questionnaire import Questionnaire
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from alliance.cli import app
+from alliance.core.errors import FhirImportError
 from alliance.core.fhir import build_questionnaire, codes
-from alliance.core.instruments import Instrument, load_definition
+from alliance.core.fhir.importer import ImportChoices, definition_from_questionnaire
+from alliance.core.instruments import Instrument, bundled_instruments, load_definition
 from alliance.core.registry import Registry
 
 from .conftest import SHARED
@@ -168,3 +174,87 @@ def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
     code, _, err = run("instruments", "import-fhir", str(tmp_path / "none.json"))
     assert code == 2
     assert "cannot read" in err
+
+
+def test_rules_from_the_questionnaire_and_options_combine(
+    instruments: dict[str, Instrument], tmp_path: Path
+) -> None:
+    """An alliance Questionnaire needs no options; an option still overrides what it says."""
+    source = tmp_path / "q.json"
+    source.write_text(json.dumps(build_questionnaire(instruments["gad7"])), "utf-8")
+    target = tmp_path / "gad7.yaml"
+    code, _, err = run(
+        "instruments", "import-fhir", str(source), "--max-missing", "0", "-o", str(target)
+    )
+    assert code == 0, err
+    imported = load_definition(target)
+    assert (imported.max_missing, imported.missing_method) == (0, "none")
+    assert imported.missing_source == "project_missing"  # the source its own rule cited
+
+
+def test_items_with_different_scales_are_refused(
+    instruments: dict[str, Instrument], tmp_path: Path
+) -> None:
+    questionnaire = build_questionnaire(instruments["phq9"])
+    items_by_link(questionnaire)["phq9_3"]["answerOption"].pop()
+    source = tmp_path / "q.json"
+    source.write_text(json.dumps(questionnaire), "utf-8")
+    code, _, err = run("instruments", "import-fhir", str(source))
+    assert code == 2
+    assert "do not share one answer scale" in err
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += paths(inner, (*prefix, index))
+    return found
+
+
+def own_phq9() -> dict[str, Any]:
+    """Our PHQ-9 Questionnaire with its rules extension decoded, so damage reaches the rules."""
+    questionnaire = build_questionnaire(bundled_instruments()["phq9"])
+    rules = questionnaire["extension"][0]
+    rules["valueString"] = json.loads(rules["valueString"])
+    return questionnaire
+
+
+DOCS = (json.loads(LHC_PHQ9.read_text("utf-8")), own_phq9())
+DOC_PATHS = [(n, path) for n, doc in enumerate(DOCS) for path in paths(doc)[1:]]
+PHQ9_CHOICES = ImportChoices(
+    id="phq9", kind="outcome", version="1", status="public", licence="x", scoring="sum",
+    higher_is_better=False, max_missing=2, sources={"s": "a source"},
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(where=st.sampled_from(DOC_PATHS), value=JSON, with_options=st.booleans())
+def test_any_damage_to_a_questionnaire_is_an_import_error(
+    where: tuple[int, tuple[Any, ...]], value: Any, with_options: bool
+) -> None:
+    """Whatever one element of a real Questionnaire (LHC-Forms' or ours, rules included) is
+    replaced with, the import works or fails with its own one-line error, never another."""
+    number, path = where
+    doc = copy.deepcopy(DOCS[number])
+    target = doc
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    for ext in doc.get("extension", []) if isinstance(doc.get("extension"), list) else []:
+        if isinstance(ext, dict) and ext.get("url") == codes.EXT_RULES:
+            ext["valueString"] = json.dumps(ext.get("valueString"))
+    with contextlib.suppress(FhirImportError):
+        definition_from_questionnaire(doc, PHQ9_CHOICES if with_options else ImportChoices())

@@ -17,6 +17,7 @@ from typing import Any
 
 from alliance.core.errors import DefinitionError, FhirImportError
 from alliance.core.fhir import codes
+from alliance.core.fhir.questionnaire import NATIVE_KEYS
 from alliance.core.instruments import parse_definition
 from alliance.core.licensed_text import MAX_TEXT_FILE_BYTES
 
@@ -91,12 +92,17 @@ def _rules(doc: dict[str, Any]) -> dict[str, Any]:
             raise FhirImportError(f"the {codes.EXT_RULES} extension is not JSON") from exc
         if not isinstance(rules, dict):
             raise FhirImportError(f"the {codes.EXT_RULES} extension is not a JSON object")
-        return rules
+        return {k: v for k, v in rules.items() if k not in NATIVE_KEYS}
     return {}
 
 
+def _list(value: Any) -> list[Any]:
+    """A FHIR list element, or [] for anything else (the input is not trusted)."""
+    return value if isinstance(value, list) else []
+
+
 def _extensions(element: dict[str, Any], url: str) -> Iterator[dict[str, Any]]:
-    for ext in element.get("extension", []) or []:
+    for ext in _list(element.get("extension")):
         if isinstance(ext, dict) and ext.get("url") == url:
             yield ext
 
@@ -130,7 +136,7 @@ class _Parts:
         return parts
 
     def _sort(self, item: dict[str, Any]) -> None:
-        kind = item.get("type")
+        kind = _type(item)
         if kind == "display" and item.get("linkId") == codes.INSTRUCTIONS_LINK:
             self.instructions = item.get("text")
         elif item.get("readOnly") or any(_extensions(item, codes.EXT_CALCULATED)):
@@ -141,12 +147,17 @@ class _Parts:
             self.skipped.append(str(item.get("linkId")))
 
 
+def _type(item: dict[str, Any]) -> str:
+    kind = item.get("type")
+    return kind if isinstance(kind, str) else ""
+
+
 def _scores(item: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The item's answer options as instrument options, or None if any lacks a score."""
-    if item.get("type") not in {"choice", "coding"}:
+    if _type(item) not in {"choice", "coding"}:
         return None
     found = []
-    for option in item.get("answerOption") or []:
+    for option in _list(item.get("answerOption")):
         score = _option_score(option)
         coding = option.get("valueCoding") if isinstance(option, dict) else None
         if score is None or not isinstance(coding, dict):
@@ -164,7 +175,7 @@ def _option_score(option: Any) -> int | None:
     for url in (codes.EXT_ORDINAL, codes.EXT_ITEM_WEIGHT):
         for ext in _extensions(option, url):
             value = ext.get("valueDecimal", ext.get("valueInteger"))
-            if isinstance(value, int | float) and float(value).is_integer():
+            if not isinstance(value, bool) and isinstance(value, int | float) and value % 1 == 0:
                 return int(value)
             raise FhirImportError(f"answer score {value!r} is not a whole number")
     return None
@@ -178,7 +189,7 @@ def _is_loinc_answer(coding: dict[str, Any]) -> bool:
 
 
 def _range(item: dict[str, Any]) -> dict[str, float] | None:
-    if item.get("type") not in {"decimal", "integer"}:
+    if _type(item) not in {"decimal", "integer"}:
         return None
     bounds: dict[str, Any] = {}
     for key, url in (("min", codes.EXT_MIN), ("max", codes.EXT_MAX)):
@@ -187,12 +198,13 @@ def _range(item: dict[str, Any]) -> dict[str, float] | None:
     if not all(isinstance(bounds.get(k), int | float) for k in ("min", "max")):
         return None
     places = next((e.get("valueInteger") for e in _extensions(item, codes.EXT_DECIMALS)), None)
-    step = 1.0 if item["type"] == "integer" or not places else 10.0 ** -int(places)
+    whole = _type(item) == "integer" or not isinstance(places, int) or not 0 < places < 10
+    step = 1.0 if whole else 10.0**-places
     return {"min": bounds["min"], "max": bounds["max"], "step": step}
 
 
 def _loinc(item: dict[str, Any]) -> str | None:
-    for coding in item.get("code") or []:
+    for coding in _list(item.get("code")):
         if isinstance(coding, dict) and coding.get("system") == codes.LOINC and coding.get("code"):
             return str(coding["code"])
     return None
@@ -203,7 +215,7 @@ def _instrument_id(doc: dict[str, Any], choices: ImportChoices) -> str:
         if not _ID.match(choices.id):
             raise FhirImportError(f"--id {choices.id!r}: use lower-case letters, digits and _")
         return choices.id
-    for identifier in doc.get("identifier") or []:
+    for identifier in _list(doc.get("identifier")):
         if isinstance(identifier, dict) and identifier.get("system") == codes.INSTRUMENT_ID_SYSTEM:
             return str(identifier.get("value"))
     raise FhirImportError("the Questionnaire has no alliance instrument id: give --id")
@@ -231,8 +243,8 @@ def _items(questions: list[dict[str, Any]], instrument_id: str) -> list[dict[str
     items = []
     for number, (question, link) in enumerate(zip(questions, links, strict=True), start=1):
         item: dict[str, Any] = {"id": link if own else f"{instrument_id}_{number}"}
-        if question.get("text"):
-            item["text"] = str(question["text"])
+        if isinstance(question.get("text"), str) and question["text"].strip():
+            item["text"] = question["text"]
         if _loinc(question):
             item["loinc"] = _loinc(question)
         for ext in _extensions(question, codes.EXT_SUBSCALE):
@@ -266,27 +278,36 @@ def _chosen(choices: ImportChoices, definition: dict[str, Any]) -> dict[str, Any
         )
         if v is not None
     }
+    sources = {**_mapping(definition.get("sources")), **choices.sources}
     if choices.sources:
-        found["sources"] = {**definition.get("sources", {}), **choices.sources}
-    scoring = dict(definition.get("scoring", {}))
+        found["sources"] = sources
+    scoring = _mapping(definition.get("scoring"))
     if choices.scoring is not None:
         scoring["method"] = choices.scoring
     if choices.higher_is_better is not None:
         scoring["higher_is_better"] = choices.higher_is_better
     if choices.max_missing is not None or ("missing" not in scoring and choices.sources):
-        scoring["missing"] = _missing_rule(choices)
+        cited = [*choices.sources, *_cited(scoring.get("missing")), *sources]
+        scoring["missing"] = _missing_rule(choices.max_missing or 0, cited)
     if scoring:
         found["scoring"] = scoring
     return found
 
 
-def _missing_rule(choices: ImportChoices) -> dict[str, Any]:
-    """Missing answers: prorated up to ``max_missing`` (0: none allowed), citing the first
-    source given, which must then state the rule."""
-    count = choices.max_missing or 0
-    if not choices.sources:
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _cited(rule: Any) -> list[str]:
+    return [str(rule["source"])] if isinstance(rule, dict) and "source" in rule else []
+
+
+def _missing_rule(count: int, cited: list[str]) -> dict[str, Any]:
+    """Missing answers: prorated up to ``count`` (0: none allowed), citing the first --source
+    given, else the source the Questionnaire's own rule cited."""
+    if not cited:
         raise FhirImportError("--max-missing needs a --source that states the rule")
-    source = next(iter(choices.sources))
+    source = cited[0]
     return {"max_missing": count, "method": "prorate" if count else "none", "source": source}
 
 

@@ -128,7 +128,7 @@ def _panel_coding(instrument: Instrument) -> dict[str, str]:
 
 def _rules_json(instrument: Instrument) -> str:
     rules = {k: v for k, v in definition_of(instrument).items() if k not in NATIVE_KEYS}
-    return json.dumps(rules, ensure_ascii=False, sort_keys=True)
+    return json.dumps(rules, ensure_ascii=False)
 
 
 def _items(instrument: Instrument) -> list[dict[str, Any]]:

@@ -198,8 +198,8 @@ def _range(item: dict[str, Any]) -> dict[str, float] | None:
     if not all(isinstance(bounds.get(k), int | float) for k in ("min", "max")):
         return None
     places = next((e.get("valueInteger") for e in _extensions(item, codes.EXT_DECIMALS)), None)
-    whole = _type(item) == "integer" or not isinstance(places, int) or not 0 < places < 10
-    step = 1.0 if whole else 10.0**-places
+    decimal = _type(item) == "decimal" and isinstance(places, int) and 0 < places < 10
+    step = 10.0 ** -int(places) if decimal else 1.0
     return {"min": bounds["min"], "max": bounds["max"], "step": step}
 
 

@@ -198,8 +198,9 @@ def _range(item: dict[str, Any]) -> dict[str, float] | None:
     if not all(isinstance(bounds.get(k), int | float) for k in ("min", "max")):
         return None
     places = next((e.get("valueInteger") for e in _extensions(item, codes.EXT_DECIMALS)), None)
-    decimal = _type(item) == "decimal" and isinstance(places, int) and 0 < places < 10
-    step = 10.0 ** -int(places) if decimal else 1.0
+    step = 1.0
+    if _type(item) == "decimal" and isinstance(places, int) and 0 < places < 10:
+        step = 10.0**-places
     return {"min": bounds["min"], "max": bounds["max"], "step": step}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,7 @@ def test_export_fhir_end_to_end(site: dict[str, str], tmp_path: Path) -> None:
     clinic_file = tmp_path / "clinic.json"
     done = alliance(site, "export", "fhir", "--output", str(clinic_file))
     assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(clinic_file.stat().st_mode) == 0o600  # names and answers: owner only
     clinic = json.loads(clinic_file.read_text("utf-8"))
     Bundle.model_validate(clinic)
     assert len(patients(clinic)) == 10  # the demo's caseload, exported as its clinic admin

@@ -7,6 +7,7 @@ so an export holds exactly what that user may see, and each is one audit event.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -57,11 +58,19 @@ def fhir_command(
     except Http404:
         fail(f"no client {client} that {acting.username} may see")
     try:
-        output.write_text(json.dumps(bundle, indent=2, ensure_ascii=False), "utf-8")
+        _write_private(output, json.dumps(bundle, indent=2, ensure_ascii=False))
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {output}")
     patients = sum(e["resource"]["resourceType"] == "Patient" for e in bundle["entry"])
     typer.echo(f"wrote {output}: {len(bundle['entry'])} resources, {patients} patients")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by its owner only: an export holds names and answers."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _acting_user(username: str | None) -> User:

@@ -155,6 +155,15 @@ def test_no_instrument_id_is_asked_for() -> None:
             "no scored items",
         ),
         (b"\xff\xfe{}", "not UTF-8"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (
+            '{"resourceType": "Questionnaire", "item": '
+            + '[{"linkId": "g", "type": "group", "item": ' * 30
+            + "[]"
+            + "}]" * 30
+            + "}",
+            "items nest deeper than 20 levels",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_error(tmp_path: Path, content: str | bytes, message: str) -> None:

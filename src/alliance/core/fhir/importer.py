@@ -21,6 +21,7 @@ from alliance.core.fhir.questionnaire import NATIVE_KEYS
 from alliance.core.instruments import parse_definition
 from alliance.core.licensed_text import MAX_TEXT_FILE_BYTES
 
+MAX_DEPTH = 20
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _LOINC_ANSWER = re.compile(r"^LA\d+-\d$")
 _ANSWERABLE = {"choice", "coding", "open-choice", "integer", "decimal", "string", "text", "boolean"}
@@ -107,11 +108,14 @@ def _extensions(element: dict[str, Any], url: str) -> Iterator[dict[str, Any]]:
             yield ext
 
 
-def _walk(items: Any) -> Iterator[dict[str, Any]]:
-    for item in items if isinstance(items, list) else []:
+def _walk(items: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """Every item, depth first, in document order (groups nest; a sane form is shallow)."""
+    if depth > MAX_DEPTH:
+        raise FhirImportError(f"items nest deeper than {MAX_DEPTH} levels")
+    for item in _list(items):
         if isinstance(item, dict):
             yield item
-            yield from _walk(item.get("item"))
+            yield from _walk(item.get("item"), depth + 1)
 
 
 @dataclass
@@ -363,3 +367,5 @@ def read_questionnaire(path: Path) -> Any:
         raise FhirImportError(f"{path}: not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
         raise FhirImportError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from exc
+    except RecursionError as exc:
+        raise FhirImportError(f"{path}: JSON nested too deeply") from exc

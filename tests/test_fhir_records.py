@@ -4,6 +4,8 @@ validate as FHIR R4 (fhir.resources' R4B models) and carry the codes the instrum
 from __future__ import annotations
 
 import datetime
+import io
+import json
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
@@ -20,6 +22,7 @@ from alliance.core.fhir import (
     build_questionnaire_response,
     codes,
     record_resources,
+    write_bundle,
 )
 from alliance.core.instruments import Instrument
 from alliance.core.scoring import score
@@ -99,6 +102,8 @@ def test_project_check_total_and_unscorable(instruments: dict[str, Instrument]) 
     assert observation["valueQuantity"]["value"] == 4.4
     unscorable = administered(check, {"ac_heard": 4, "ac_respect": None, "ac_trust": None})
     assert build_observation(unscorable) is None
+    nothing = administered(check, dict.fromkeys(answers))
+    assert "item" not in build_questionnaire_response(nothing)  # FHIR JSON has no empty arrays
 
 
 def test_range_answers_are_decimals(instruments: dict[str, Instrument]) -> None:
@@ -124,3 +129,19 @@ def test_bundles(phq9: Instrument, gad7: Instrument) -> None:
     Bundle.model_validate(searchset)
     assert searchset["total"] == 2
     assert searchset["entry"][0]["search"] == {"mode": "match"}
+
+
+def test_written_bundle_is_the_built_one(phq9: Instrument) -> None:
+    records = [administered(phq9, {f"phq9_{n}": 3 for n in range(1, 10)}, str(n)) for n in (1, 2)]
+    handle = io.StringIO()
+    written = write_bundle(handle, record_resources(PATIENT, records), "https://example.org/R4")
+    assert written == {"Patient": 1, "QuestionnaireResponse": 2, "Observation": 2}
+    streamed = json.loads(handle.getvalue())
+    Bundle.model_validate(streamed)
+    built = build_bundle(record_resources(PATIENT, records), "collection", "https://example.org/R4")
+    assert streamed["entry"] == built["entry"]
+    assert streamed["type"] == "collection"
+    empty = io.StringIO()
+    assert write_bundle(empty, []) == {}
+    assert "entry" not in json.loads(empty.getvalue())  # FHIR JSON has no empty arrays
+    assert build_bundle([], "searchset")["total"] == 0

@@ -12,11 +12,12 @@ from fhir.resources.R4B.bundle import Bundle
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.models import Client, Session
 from alliance.web.clinic.services import record_administration, registry
+from alliance.web.interop import fhir
 from alliance.web.interop.fhir import (
     EXPORT_ACTION,
     client_bundle,
     clinic_bundle,
-    export_bundle,
+    export_resources,
     questionnaire_responses_bundle,
     questionnaires_bundle,
 )
@@ -77,7 +78,10 @@ def test_a_supervisor_exports_the_team(world: World) -> None:
         client_bundle(world.supervisor, world.other_team)
 
 
-def test_clinic_bundle_is_what_the_user_may_see(world: World) -> None:
+def test_clinic_bundle_is_what_the_user_may_see(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fhir, "CHUNK", 2)  # three clinic clients: two chunks
     answered(world.own)
     answered(world.foreign)
     admin = clinic_bundle(world.admin)
@@ -104,12 +108,12 @@ def test_searchsets(world: World) -> None:
 
 def test_export_is_one_audit_event(world: World) -> None:
     before = AuditEvent.objects.count()
-    export_bundle(world.admin)
+    list(export_resources(world.admin))
     event = AuditEvent.objects.order_by("-id").first()
     assert AuditEvent.objects.count() == before + 1
     assert event is not None
     assert (event.action, event.object_type, event.username) == (EXPORT_ACTION, "clinic", "admin_a")
-    export_bundle(world.counselor, world.own.pk)
+    list(export_resources(world.counselor, world.own.pk))
     event = AuditEvent.objects.order_by("-id").first()
     assert event is not None
     assert (event.action, event.object_type, event.object_id) == (
@@ -118,7 +122,7 @@ def test_export_is_one_audit_event(world: World) -> None:
         str(world.own.pk),
     )
     with pytest.raises(Http404):
-        export_bundle(world.counselor, world.teammate.pk)
+        export_resources(world.counselor, world.teammate.pk)
     event = AuditEvent.objects.order_by("-id").first()
     assert event is not None
     assert (event.action, event.outcome) == (EXPORT_ACTION, "denied")

@@ -6,10 +6,9 @@ so an export holds exactly what that user may see, and each is one audit event.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
@@ -50,27 +49,29 @@ def fhir_command(
     _check_keys()
     from django.http import Http404
 
-    from alliance.web.interop.fhir import export_bundle
+    from alliance.core.fhir import write_bundle
+    from alliance.web.interop.fhir import export_resources, fhir_base
 
     acting = _acting_user(user)
     try:
-        bundle = export_bundle(acting, client)
+        resources = export_resources(acting, client)
     except Http404:
         fail(f"no client {client} that {acting.username} may see")
     try:
-        _write_private(output, json.dumps(bundle, indent=2, ensure_ascii=False))
+        with _private(output) as handle:
+            written = write_bundle(handle, resources, fhir_base())
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {output}")
-    patients = sum(e["resource"]["resourceType"] == "Patient" for e in bundle["entry"])
-    typer.echo(f"wrote {output}: {len(bundle['entry'])} resources, {patients} patients")
+    total = sum(written.values())
+    typer.echo(f"wrote {output}: {total} resources, {written['Patient']} patients")
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` readable by its owner only: an export holds names and answers."""
+def _private(path: Path) -> TextIO:
+    """``path`` opened for writing, readable by its owner only: an export holds names and
+    answers."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def _acting_user(username: str | None) -> User:

@@ -14,6 +14,7 @@ from alliance.core.fhir.records import (
     build_patient,
     build_questionnaire_response,
     record_resources,
+    write_bundle,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "build_questionnaire_response",
     "definition_of",
     "record_resources",
+    "write_bundle",
 ]

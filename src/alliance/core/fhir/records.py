@@ -8,9 +8,11 @@ the web app, a script or a test can export without Django. References are relati
 from __future__ import annotations
 
 import datetime
+import json
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from alliance.core.fhir import codes
 from alliance.core.fhir.questionnaire import canonical_url
@@ -73,15 +75,17 @@ def build_questionnaire_response(record: AdministrationRecord) -> dict[str, Any]
                 "answer": [{"valueDecimal": record.total}],
             }
         )
-    return {
+    response: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "id": record.id,
         "questionnaire": f"{canonical_url(instrument.id)}|{instrument.version}",
         "status": "completed",
         "subject": {"reference": f"Patient/{record.patient_id}"},
         "authored": record.authored.isoformat(),
-        "item": items,
     }
+    if items:  # FHIR JSON has no empty arrays
+        response["item"] = items
+    return response
 
 
 def _answer_item(instrument: Instrument, item_id: str, value: float | None) -> dict[str, Any]:
@@ -145,15 +149,36 @@ def build_bundle(
 ) -> dict[str, Any]:
     """A ``collection`` or ``searchset`` Bundle (a searchset states its match count)."""
     entries = [_entry(resource, bundle_type, base) for resource in resources]
-    bundle: dict[str, Any] = {
+    bundle = _bundle_head(bundle_type)
+    if bundle_type == "searchset":
+        bundle["total"] = len(entries)
+    if entries:  # FHIR JSON has no empty arrays
+        bundle["entry"] = entries
+    return bundle
+
+
+def write_bundle(
+    handle: TextIO, resources: Iterable[dict[str, Any]], base: str = ""
+) -> Counter[str]:
+    """Write a ``collection`` Bundle to ``handle`` one entry at a time, so a clinic's export
+    never sits in memory whole; the count of each resource type written."""
+    head = json.dumps(_bundle_head("collection"), ensure_ascii=False)
+    handle.write(head[:-1])  # FHIR JSON has no empty arrays: "entry" opens with the first
+    written: Counter[str] = Counter()
+    for resource in resources:
+        handle.write(",\n" if written else ', "entry": [\n')
+        handle.write(json.dumps(_entry(resource, "collection", base), ensure_ascii=False))
+        written[resource["resourceType"]] += 1
+    handle.write("\n]}\n" if written else "}\n")
+    return written
+
+
+def _bundle_head(bundle_type: str) -> dict[str, Any]:
+    return {
         "resourceType": "Bundle",
         "type": bundle_type,
         "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
-    if bundle_type == "searchset":
-        bundle["total"] = len(entries)
-    bundle["entry"] = entries
-    return bundle
 
 
 def _entry(resource: dict[str, Any], bundle_type: str, base: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ API's views, ``alliance export fhir``) writes the audit event for the request it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
 from django.conf import settings
@@ -34,6 +34,8 @@ from alliance.web.clinic.services import registry
 
 #: The audit action of a FHIR export (one event per export, against the client or the clinic).
 EXPORT_ACTION = "fhir_export"
+#: Clients read at a time by the whole-clinic export.
+CHUNK = 200
 
 
 def fhir_base() -> str:
@@ -50,17 +52,22 @@ def client_bundle(user: User, client: Client) -> dict[str, Any]:
 
 def clinic_bundle(user: User) -> dict[str, Any]:
     """A collection of every client ``user`` may see, each as in :func:`client_bundle`."""
-    clients = list(clients_visible_to(user).order_by("pk"))
-    by_client: dict[int, list[Administration]] = {c.pk: [] for c in clients}
-    for administration in _completed([c.pk for c in clients]):
-        by_client[administration.session.episode.client_id].append(administration)
+    return build_bundle(clinic_resources(user), "collection", fhir_base())
+
+
+def clinic_resources(user: User) -> Iterator[dict[str, Any]]:
+    """The resources of every client ``user`` may see, read ``CHUNK`` clients at a time so
+    that memory stays flat however large the clinic (two queries per chunk)."""
+    visible = clients_visible_to(user)
+    ids = list(visible.order_by("pk").values_list("pk", flat=True))
     reg = registry()
-    resources = [
-        resource
-        for client in clients
-        for resource in _client_resources(client, by_client[client.pk], reg)
-    ]
-    return build_bundle(resources, "collection", fhir_base())
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        by_client: dict[int, list[Administration]] = {pk: [] for pk in chunk}
+        for administration in _completed(chunk):
+            by_client[administration.session.episode.client_id].append(administration)
+        for client in visible.filter(pk__in=chunk).order_by("pk"):
+            yield from _client_resources(client, by_client[client.pk], reg)
 
 
 def questionnaire_responses_bundle(user: User, client: Client) -> dict[str, Any]:
@@ -77,17 +84,17 @@ def questionnaires_bundle() -> dict[str, Any]:
     return build_bundle(resources, "searchset", fhir_base())
 
 
-def export_bundle(user: User, client_id: int | None = None) -> dict[str, Any]:
-    """What ``alliance export fhir`` writes: one client's bundle or, without ``client_id``,
-    every client ``user`` may see; audited as one ``EXPORT_ACTION`` event (a client ``user``
-    may not see is audited as denied and raises 404, as on the web)."""
+def export_resources(user: User, client_id: int | None = None) -> Iterator[dict[str, Any]]:
+    """What ``alliance export fhir`` writes (with ``write_bundle``): one client's resources or,
+    without ``client_id``, those of every client ``user`` may see. Access is checked and the
+    one ``EXPORT_ACTION`` audit event written now, before any resource is read; a client
+    ``user`` may not see is audited as denied and raises 404, as on the web."""
     request = _acting(user)
     if client_id is None:
-        bundle = clinic_bundle(user)
         record(request, EXPORT_ACTION, object_type="clinic", object_id=user.clinic_id or "")
-        return bundle
+        return clinic_resources(user)
     client = get_for(request, Client, client_id, action=EXPORT_ACTION)
-    return client_bundle(user, client)
+    return iter(_client_resources(client, _completed([client.pk]), registry()))
 
 
 def _acting(user: User) -> AuthenticatedHttpRequest:
@@ -106,7 +113,7 @@ def _visible(user: User, client: Client) -> Client:
     return found
 
 
-def _completed(client_ids: list[int]) -> QuerySet[Administration]:
+def _completed(client_ids: Sequence[int]) -> QuerySet[Administration]:
     return (
         Administration.objects.filter(
             status=AdministrationStatus.COMPLETED, session__episode__client_id__in=client_ids

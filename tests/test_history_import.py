@@ -7,8 +7,10 @@ database; the clinic world is tests/web_fixtures.py's.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core import mail
 from typer.testing import CliRunner
 
 from alliance.cli import app
@@ -100,6 +102,21 @@ def test_import_creates_the_history_with_alerts_and_one_audit_event(
     assert event.outcome == "ok" and event.clinic_id_ref == world.clinic.pk
     assert event.object_id.startswith("c2 e3 s5 a7 al")
     assert "EXT" not in event.object_id
+
+
+def test_imported_risk_answers_raise_safety_alerts_without_emails(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """An old answer is on the caseload as a safety alert, but nobody is emailed about it as if
+    it had just been given."""
+    world.counselor.email = "couns_a@example.org"
+    world.counselor.save(update_fields=["email"])
+    with django_capture_on_commit_callbacks(execute=True):
+        import_scores(SCORES, "Clinic A", "couns_a", endings_text=ENDINGS)
+    risk = Alert.objects.get(client__external_id__isnull=False, rule="risk:item9",
+                             client__episodes__opened_on="2024-01-08")  # fmt: skip
+    assert risk.severity == "safety" and risk.status == "open" and not risk.notify_pending
+    assert mail.outbox == []
 
 
 def test_a_second_run_changes_nothing(world: World, tmp_path: Path) -> None:

@@ -245,7 +245,7 @@ def _write(
             counts.episodes_closed += 1
     # Closed episodes first: they are the reference the open ones are judged against.
     for episode in sorted(changed, key=lambda e: e.closed_on is None):
-        refresh_alerts(episode)
+        refresh_alerts(episode, notify=False)  # old answers: on the caseload, not emailed
     counts.alerts_raised = Alert.objects.filter(client__clinic=clinic).count() - alerts_before
 
 

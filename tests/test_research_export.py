@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 from typer.testing import CliRunner
 
 from alliance.cli import app
@@ -26,7 +25,7 @@ from alliance.web.accounts.services import create_operator
 from alliance.web.alerts.models import Alert
 from alliance.web.alerts.services import acknowledge
 from alliance.web.audit.models import AuditEvent
-from alliance.web.clinic.models import Client, Episode
+from alliance.web.clinic.models import Administration, Client, Episode
 from alliance.web.demo import seed
 from alliance.web.interop.research_export import DICTIONARY, PSEUDONYM_HEX
 from alliance.web.messaging.models import Contact
@@ -83,19 +82,28 @@ def identifying_values(clients: list[Client]) -> set[str]:
     return {v for v in values if v and len(v) > 2}
 
 
-def true_dates(client: Client) -> set[str]:
-    """Every date stored about the client: episodes, sessions, alerts, answers, creation."""
-    days: set[dt.date] = {timezone.localdate(client.created_at)}
-    for episode in Episode.objects.filter(client=client):
-        days |= {episode.opened_on} | ({episode.closed_on} if episode.closed_on else set())
-        for session in episode.sessions.all():
-            days.add(session.date)
-            days |= {
-                timezone.localdate(a.completed_at)
-                for a in session.administrations.exclude(completed_at=None)
-            }
-    days |= {timezone.localdate(a.raised_at) for a in Alert.objects.filter(client=client)}
-    return {d.isoformat() for d in days}
+def shifts_by_client(files: dict[str, str]) -> dict[str, set[int]]:
+    """Per client pseudonym, the day differences between exported and true dates of its
+    episodes (opened, closed) and administrations (session date)."""
+    episodes = {pseudonym("episode", e.pk): e for e in Episode.objects.all()}
+    sessions = {
+        pseudonym("administration", a.pk): a.session.date
+        for a in Administration.objects.filter(status="completed").select_related("session")
+    }
+    shifts: dict[str, set[int]] = {}
+
+    def add(client: str, exported: str, true: dt.date | None) -> None:
+        if true is not None:
+            days = (dt.date.fromisoformat(exported) - true).days
+            shifts.setdefault(client, set()).add(days)
+
+    for row in csv.DictReader(files["episodes.csv"].splitlines()):
+        episode = episodes[row["episode"]]
+        add(row["client"], row["opened"], episode.opened_on)
+        add(row["client"], row["closed"] or "1900-01-01", episode.closed_on)
+    for row in csv.DictReader(files["administrations.csv"].splitlines()):
+        add(row["client"], row["date"], sessions[row["administration"]])
+    return shifts
 
 
 def pseudonym(kind: str, pk: int) -> str:
@@ -113,15 +121,14 @@ def test_no_identifying_value_reaches_the_export(demo: list[Client], tmp_path: P
     text = "\n".join(files.values())
     leaked = sorted(v for v in identifying_values(demo) if v in text)
     assert not leaked
-    # Dates move by a non-zero offset per client: no client's row carries one of its own dates.
-    rows_by_client: dict[str, list[str]] = {}
-    for name in DICTIONARY:
-        for row in csv.DictReader(files[name].splitlines()):
-            rows_by_client.setdefault(row["client"], []).append(",".join(row.values()))
+    # Dates move by one non-zero offset per client: no exported date is its record's true date,
+    # and intervals are kept. (Grepping for a client's dates would not do: a shift of whole
+    # weeks lands one weekly session on another's date.)
+    shifts = shifts_by_client(files)
     for client in demo:
-        rows = "\n".join(rows_by_client.get(pseudonym("client", client.pk), []))
-        assert rows or not Episode.objects.filter(client=client).exists()
-        assert not [d for d in true_dates(client) if d in rows]
+        assert len(shifts[pseudonym("client", client.pk)]) == 1
+        [days] = shifts[pseudonym("client", client.pk)]
+        assert days != 0 and abs(days) <= 365
     assert str(demo[0].pk) not in {r.split(",")[0] for r in files["episodes.csv"].splitlines()}
     counts = {name: len(files[name].splitlines()) - 1 for name in DICTIONARY}
     assert counts["episodes.csv"] == Episode.objects.count()
@@ -193,3 +200,11 @@ def test_only_admins_and_operators_export(demo: list[Client], tmp_path: Path) ->
         ("supervisor", "denied"),
         ("ops-research", "ok"),
     ]
+
+
+def test_the_docs_carry_the_data_dictionary() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "research-export.md").read_text("utf-8")
+    for name, columns in DICTIONARY.items():
+        assert f"### `{name}`" in text
+        for column, meaning in columns:
+            assert f"| `{column}` | {meaning} |" in text, (name, column)

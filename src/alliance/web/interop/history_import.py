@@ -225,7 +225,8 @@ def _write(
     counts: ImportCounts,
     origin: str,
 ) -> None:
-    """Every write, in file order of clients and date order of their episodes; then alerts."""
+    """Every write, client by client (by external id) and each client's episodes by date; then
+    the alerts."""
     alerts_before = Alert.objects.filter(client__clinic=clinic).count()
     known = _clients_by_external_id(clinic)
     matched = set(known)

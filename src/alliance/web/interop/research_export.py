@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from alliance.core.instruments import bundled_instruments
@@ -168,7 +168,13 @@ def export_research(
         raise
     output.mkdir(parents=True, exist_ok=True)
     pid = _Pseudonyms(key or secrets.token_bytes(KEY_BYTES))
-    episodes = list(Episode.objects.filter(client__in=clients).select_related("client"))
+    treatment = Count("sessions", filter=Q(sessions__follow_up=False))
+    episodes = list(
+        Episode.objects.filter(client__in=clients)
+        .select_related("client")
+        .annotate(treatment_sessions=treatment)
+        .order_by("client_id", "opened_on", "id")
+    )
     dating = _dating(episodes, days_since_intake)
     summary = ExportSummary(
         clients=len(dating.intake),
@@ -236,7 +242,7 @@ def _write_episodes(
             dating(e.client_id, e.opened_on),
             dating(e.client_id, e.closed_on),
             e.ending,
-            e.sessions.filter(follow_up=False).count(),
+            e.treatment_sessions,
         ]
         for e in episodes
     )

@@ -33,7 +33,9 @@ def write_files(folder: Path, n: int, open_episodes: int) -> tuple[Path, Path, i
     endings = ["client_id,ended,ending"]
     for index, episode in enumerate(simulate(n, seed=7, prefix="HIST-", observations=False)):
         first = START + dt.timedelta(days=3 * index)
-        for number, (phq9, alliance) in enumerate(zip(episode.phq9, episode.alliance), start=1):
+        for number, (phq9, alliance) in enumerate(
+            zip(episode.phq9, episode.alliance, strict=True), start=1
+        ):
             day = (first + dt.timedelta(weeks=number - 1)).isoformat()
             lines.append(f"{episode.client_id},{number},{day},phq9,{phq9}")
             lines.append(f"{episode.client_id},{number},{day},alliance_check,{alliance:.1f}")

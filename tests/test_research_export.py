@@ -208,3 +208,25 @@ def test_the_docs_carry_the_data_dictionary() -> None:
         assert f"### `{name}`" in text
         for column, meaning in columns:
             assert f"| `{column}` | {meaning} |" in text, (name, column)
+
+
+def test_the_command_joins_an_export_group_made_before_it() -> None:
+    """``alliance export`` may be made by another module (``export fhir``): research joins it."""
+    import typer
+
+    from alliance.cli import research_export
+
+    outer = typer.Typer()
+    group = typer.Typer()
+    group.command("other")(lambda: None)
+    outer.add_typer(group, name="export")
+    research_export.register(outer)
+    assert [g.name for g in outer.registered_groups] == ["export"]
+    said = CliRunner().invoke(outer, ["export", "--help"]).output
+    assert "research" in said and "other" in said
+
+
+def test_the_sole_clinic_admin_is_the_default_user(demo: list[Client], tmp_path: Path) -> None:
+    code, said = export(tmp_path)
+    assert code == 0, said
+    assert AuditEvent.objects.get(action="research_export").username == "admin"

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from alliance.cli._common import JsonOption, clean_errors, fail, print_json
 from alliance.cli.web import _check_keys, _django, _migrate
+
+if TYPE_CHECKING:
+    from alliance.web.accounts.models import User
 
 GROUP = "export"
 
@@ -31,13 +34,35 @@ def _export_group(app: typer.Typer) -> typer.Typer:
     return group
 
 
+def _acting_user(username: str | None) -> User:
+    """The named active user, or the one clinic admin when no name is given (as ``alliance
+    export fhir`` chooses); whether they may export is the access layer's question."""
+    from alliance.web.accounts.models import Role, User
+
+    active = User.objects.filter(is_active=True)
+    if username is not None:
+        found = active.filter(username=username).first()
+        if found is None:
+            fail(f"no active user {username!r}")
+        return found
+    admins = list(active.filter(role=Role.ADMIN, clinic__isnull=False)[:2])
+    if len(admins) != 1:
+        fail("name the user to export as with --user (no single clinic admin)")
+    return admins[0]
+
+
 def research(
     output: Annotated[
         Path, typer.Option("--output", help="Folder for the CSV files and data dictionary.")
     ],
     user: Annotated[
-        str, typer.Option("--user", help="User name of the clinic admin or operator exporting.")
-    ],
+        str | None,
+        typer.Option(
+            "--user",
+            help="The clinic admin or operator exporting (default: the clinic admin, if there "
+            "is one).",
+        ),
+    ] = None,
     clinic: Annotated[
         int | None,
         typer.Option("--clinic", help="Clinic id (operators; an admin exports their own)."),
@@ -63,12 +88,9 @@ def research(
     _check_keys()
     from django.core.exceptions import PermissionDenied
 
-    from alliance.web.accounts.models import User
     from alliance.web.interop.research_export import ExportRefused, export_research, read_key
 
-    acting = User.objects.filter(username=user, is_active=True).first()
-    if acting is None:
-        fail(f"no active user {user!r}")
+    acting = _acting_user(user)
     clinic_id = clinic if clinic is not None else acting.clinic_id
     if clinic_id is None:
         fail("an operator names the clinic with --clinic")

@@ -19,6 +19,7 @@ from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.models import Administration, Client, Episode, Session
 from alliance.web.clinic.services import create_client
 from alliance.web.interop.history_import import ImportRefused, import_scores
+from alliance.web.outcomes.data import load
 
 from .web_fixtures import World
 
@@ -191,3 +192,16 @@ def test_an_open_episode_before_a_new_one_is_refused(world: World) -> None:
     with pytest.raises(ImportRefused, match=r"line 6: .*still open.*episodes file"):
         import_scores(SCORES, "Clinic A", "couns_a")
     assert snapshot() == before
+
+
+def test_the_outcomes_page_reads_the_imported_episodes(world: World) -> None:
+    """The outcomes page's loader sees imported episodes as any others: their scores, their
+    attended sessions and how they ended."""
+    import_scores(SCORES, "Clinic A", "couns_a", endings_text=ENDINGS)
+    closed = Episode.objects.filter(client__clinic=world.clinic, closed_on__isnull=False)
+    cohort = load(closed, ["phq9", "alliance_check"])
+    [row] = cohort.episodes
+    assert row.ending == "planned" and row.counselor_id == world.counselor.pk
+    assert cohort.of("phq9", row.pk) == [(1, 17.0), (2, 8.0)]
+    assert cohort.of("alliance_check", row.pk) == [(1, 4.0), (2, 2.0)]
+    assert cohort.attended[row.pk] == 2

@@ -298,8 +298,15 @@ def _fill(
     counts: ImportCounts,
     origin: str,
 ) -> bool:
-    """Record the group's sessions and scores; True when anything was new."""
-    sessions: dict[int, Session] = {}
+    """Record the group's sessions and scores; True when anything was new. The episode's
+    sessions and completed scores are read once, so a second run costs two queries per episode."""
+    sessions = {s.number: s for s in episode.sessions.all()}
+    done = {
+        (a.session_id, a.instrument): a
+        for a in Administration.objects.filter(
+            session__episode=episode, status=AdministrationStatus.COMPLETED
+        )
+    }
     created = counts.administrations_created
     for row in sorted(group.rows, key=lambda r: (r.session, r.line)):
         where = f"{origin}: line {row.line}"
@@ -307,19 +314,22 @@ def _fill(
         if session is None:
             session, made = past_session(episode, row.session, row.date)
             counts.sessions_created += made
-            if session.date != row.date:
-                raise ImportRefused(f"{where}: session {row.session} is already dated {session.date}")  # fmt: skip
             sessions[row.session] = session
-        _administration(session, instruments[row.instrument], row, counts, where)
+        if session.date != row.date:
+            raise ImportRefused(f"{where}: session {row.session} is already dated {session.date}")  # fmt: skip
+        existing = done.get((session.pk, row.instrument))
+        _administration(session, instruments[row.instrument], row, existing, counts, where)
     return counts.administrations_created > created
 
 
 def _administration(
-    session: Session, instrument: Instrument, row: _Row, counts: ImportCounts, where: str
+    session: Session,
+    instrument: Instrument,
+    row: _Row,
+    existing: Administration | None,
+    counts: ImportCounts,
+    where: str,
 ) -> None:
-    existing = session.administrations.filter(
-        instrument=instrument.id, status=AdministrationStatus.COMPLETED
-    ).first()
     answers = _answers(instrument, row)
     if existing is not None:
         if not _same(existing, answers, row):

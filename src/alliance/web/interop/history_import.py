@@ -158,7 +158,8 @@ def _refused(clinic: Clinic) -> None:
 def find_clinic(ref: str) -> Clinic:
     """The clinic by id or by its exact name."""
     text = ref.strip()
-    found = list(Clinic.objects.filter(pk=int(text))) if text.isdigit() else []
+    by_id = text.isdigit() and len(text) < 19  # within a bigint
+    found = list(Clinic.objects.filter(pk=int(text))) if by_id else []
     found = found or list(Clinic.objects.filter(name=text))
     if not found:
         raise ImportRefused(f"no clinic {ref!r} (give its id or exact name)")

@@ -130,6 +130,9 @@ def test_no_identifying_value_reaches_the_export(demo: list[Client], tmp_path: P
         [days] = shifts[pseudonym("client", client.pk)]
         assert days != 0 and abs(days) <= 365
     assert str(demo[0].pk) not in {r.split(",")[0] for r in files["episodes.csv"].splitlines()}
+    counselors = {pseudonym("client", c.pk): pseudonym("counselor", c.counselor_id) for c in demo}
+    for row in csv.DictReader(files["episodes.csv"].splitlines()):
+        assert row["counselor"] == counselors[row["client"]]
     counts = {name: len(files[name].splitlines()) - 1 for name in DICTIONARY}
     assert counts["episodes.csv"] == Episode.objects.count()
     assert counts["alerts.csv"] == Alert.objects.count() > 0

@@ -14,6 +14,9 @@ from django.core import mail
 from typer.testing import CliRunner
 
 from alliance.cli import app
+from alliance.core.alerts.scores_csv import parse_rows
+from alliance.core.errors import InvalidAnswersError
+from alliance.core.scoring import score_total
 from alliance.web.alerts.models import Alert, ReferenceState
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.models import Administration, Client, Episode, Session
@@ -205,3 +208,18 @@ def test_the_outcomes_page_reads_the_imported_episodes(world: World) -> None:
     assert cohort.of("phq9", row.pk) == [(1, 17.0), (2, 8.0)]
     assert cohort.of("alliance_check", row.pk) == [(1, 4.0), (2, 2.0)]
     assert cohort.attended[row.pk] == 2
+
+
+def test_a_total_alone_gets_its_band_and_caseness_but_no_item_flags(
+    instruments: dict[str, Any],
+) -> None:
+    scored = score_total(instruments["phq9"], 12)
+    assert (scored.total, scored.severity, scored.case) == (12, "moderate", True)
+    assert scored.risk == [] and scored.flags == ["total_only"] and scored.answered == 0
+    with pytest.raises(InvalidAnswersError, match="outside 0-27"):
+        score_total(instruments["phq9"], 28)
+
+
+def test_the_scores_reader_keeps_each_rows_date(instruments: dict[str, Any]) -> None:
+    parsed = parse_rows(SCORES, instruments)
+    assert parsed.date[:2] == ["2024-01-08", "2024-01-08"] and parsed.date[-1] == "2024-02-08"

@@ -12,10 +12,12 @@ from alliance.cli import alerts as _alerts
 from alliance.cli import ask as _ask
 from alliance.cli import audit as _audit
 from alliance.cli import export as _export
+from alliance.cli import imports as _imports
 from alliance.cli import instruments as _instruments
 from alliance.cli import operations as _operations
 from alliance.cli import operators as _operators
 from alliance.cli import outcomes as _outcomes
+from alliance.cli import research_export as _research_export
 from alliance.cli import scoring as _scoring
 from alliance.cli import transcripts as _transcripts
 from alliance.cli import web as _web
@@ -40,6 +42,8 @@ for _module in (
     _audit,
     _operations,
     _export,
+    _imports,
+    _research_export,  # after `_export`, which makes the `export` group it joins
 ):
     _module.register(app)
 

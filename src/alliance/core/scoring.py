@@ -136,6 +136,32 @@ def score(instrument: Instrument, answers: Sequence[Answer] | Mapping[str, Answe
     )
 
 
+def score_total(instrument: Instrument, total: float) -> Score:
+    """A total recorded without its items (history from another system): the band and caseness
+    follow from the total; item scores and risk flags cannot, so they stay empty."""
+    low, high = total_range(instrument)
+    if not low <= total <= high:
+        raise InvalidAnswersError(f"{instrument.id} total {total:g} is outside {low:g}-{high:g}")
+    band = _band(instrument, total)
+    return Score(
+        instrument=instrument.id,
+        total=total,
+        scorable=True,
+        answered=0,
+        items=len(instrument.items),
+        missing_items=[i.id for i in instrument.items],
+        prorated=False,
+        reason=None,
+        severity=band[0] if band else None,
+        severity_label=band[1] if band else None,
+        case=instrument.caseness.is_case(total) if instrument.caseness else None,
+        subscales={},
+        flags=["total_only"],
+        risk=[],
+        item_scores={},
+    )
+
+
 def _keyed(instrument: Instrument, reverse: bool, value: Answer) -> float | None:
     if value is None:
         return None

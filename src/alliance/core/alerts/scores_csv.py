@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,7 @@ class ParsedScores:
     total: list[float]
     items: list[list[float]]
     line: list[int]
+    date: list[str] = field(default_factory=list)  # as written ("" when not given)
 
 
 def read_scores(path: Path, instruments: dict[str, Instrument]) -> Frame:
@@ -102,6 +103,7 @@ def parse_rows(
         parsed.total.append(total)
         parsed.items.append(answers)
         parsed.line.append(line)
+        parsed.date.append((row.get("date") or "").strip())
     if not parsed.client_id:
         raise ScoresFileError(f"{origin}: no rows")
     return parsed

@@ -140,12 +140,15 @@ def _key(alert: Alert) -> Key:
 
 
 @transaction.atomic
-def refresh_alerts(episode: Episode) -> list[Alert]:
-    """Apply the core's lifecycle plan; returns the alerts raised, re-raised or updated."""
+def refresh_alerts(episode: Episode, *, notify: bool = True) -> list[Alert]:
+    """Apply the core's lifecycle plan; returns the alerts raised, re-raised or updated.
+
+    ``notify=False`` (history imported from another system) raises safety alerts without the
+    email: they show on the caseload, but nobody is told of an old answer as if it were new."""
     reference = _reference_for(episode)
     # Lock the client first: two submissions for one client must not raise the same alert twice.
     Client.objects.select_for_update().get(pk=episode.client_id)
-    return _carry_out(episode, *_plan(episode, reference, lock=True))
+    return _carry_out(episode, *_plan(episode, reference, lock=True), notify=notify)
 
 
 def refresh_alerts_planned_first(episode: Episode) -> list[Alert]:
@@ -195,7 +198,9 @@ def _plan(
     return actions, newest
 
 
-def _carry_out(episode: Episode, actions: list[Action], newest: dict[Key, Alert]) -> list[Alert]:
+def _carry_out(
+    episode: Episode, actions: list[Action], newest: dict[Key, Alert], notify: bool = True
+) -> list[Alert]:
     touched = []
     for action in actions:
         alert = newest.get(action.key)
@@ -203,7 +208,7 @@ def _carry_out(episode: Episode, actions: list[Action], newest: dict[Key, Alert]
             alert.status = AlertStatus.RESOLVED
             alert.save(update_fields=["status"])
         elif action.finding is not None:
-            touched.append(_apply(episode, alert, action.verb, action.finding))
+            touched.append(_apply(episode, alert, action.verb, action.finding, notify))
     return touched
 
 
@@ -270,7 +275,9 @@ def _values(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _apply(episode: Episode, alert: Alert | None, verb: Verb, finding: Finding) -> Alert:
+def _apply(
+    episode: Episode, alert: Alert | None, verb: Verb, finding: Finding, notify: bool = True
+) -> Alert:
     values = _values(finding)
     if alert is None or verb in (Verb.RAISE, Verb.RERAISE):
         created = Alert.objects.create(
@@ -281,7 +288,7 @@ def _apply(episode: Episode, alert: Alert | None, verb: Verb, finding: Finding) 
             instrument=finding.instrument,
             **values,
         )
-        if created.severity == Severity.SAFETY:
+        if notify and created.severity == Severity.SAFETY:
             transaction.on_commit(lambda: notify_safety_alert(created), robust=True)
         return created
     for name, value in values.items():

@@ -112,3 +112,14 @@ def _visible(model: type[M], path: str, user: User, pk: object) -> M | None:
         return found
     rows = model._default_manager.select_related(f"{path}__clinic")
     return rows.filter(**{f"{path}__in": clients}, pk=key).first()
+
+
+def clients_for_research(user: User, clinic_id: int) -> QuerySet[Client]:
+    """Every client of the clinic, for a de-identified research export: only that clinic's
+    admins and platform operators may make one (it spans every caseload); others are denied."""
+    allowed = user.is_active and (
+        (user.is_clinic_admin and user.clinic_id == clinic_id) or user.is_platform_operator
+    )
+    if not allowed:
+        raise PermissionDenied("research exports are for the clinic's admins and operators")
+    return Client.objects.filter(clinic_id=clinic_id)

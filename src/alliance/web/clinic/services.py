@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from alliance.core.instruments import Instrument
 from alliance.core.registry import Registry
-from alliance.core.scoring import Answer, normalise_answers, score
+from alliance.core.scoring import Answer, normalise_answers, score, score_total
 from alliance.web.accounts.models import Clinic, User
 from alliance.web.clinic.models import (
     Administration,
@@ -23,6 +23,7 @@ from alliance.web.clinic.models import (
     Episode,
     MeasurePlanItem,
     Session,
+    SessionStatus,
     Timing,
 )
 from alliance.web.clinic.signals import episode_closed
@@ -142,6 +143,18 @@ def next_session(
             status=status,
             starts_at=starts_at,
             duration_minutes=duration_minutes,
+        )
+
+
+def past_session(episode: Episode, number: int, date: datetime.date) -> tuple[Session, bool]:
+    """Session ``number`` of the episode as history from another system numbers it (attended on
+    ``date``), and whether it was made now; an existing one is returned as it is."""
+    with transaction.atomic():
+        Episode.objects.select_for_update().only("pk").get(pk=episode.pk)
+        return Session.objects.get_or_create(
+            episode=episode,
+            number=number,
+            defaults={"date": date, "status": SessionStatus.ATTENDED},
         )
 
 
@@ -274,6 +287,24 @@ def _completed(
         "total": result.total,
         "completed_at": when or timezone.now(),
     }
+
+
+def record_total(
+    session: Session, instrument: Instrument, total: float, channel: str, when: datetime.datetime
+) -> Administration:
+    """A completed administration known only by its total (history from another system):
+    scored by the core from the total, with no answers."""
+    result = score_total(instrument, total)
+    return Administration.objects.create(
+        session=session,
+        instrument=instrument.id,
+        channel=channel,
+        status=AdministrationStatus.COMPLETED,
+        answers={},
+        score=result.to_dict(),
+        total=result.total,
+        completed_at=when,
+    )
 
 
 def scored_administration(

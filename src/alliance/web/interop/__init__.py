@@ -1,1 +1,2 @@
-"""Exchange with other systems: the clinic's data in standard formats (FHIR R4: ``fhir``)."""
+"""Data in and out of the web app: FHIR R4 (``fhir``), history import (``history_import``) and
+the de-identified research export (``research_export``)."""

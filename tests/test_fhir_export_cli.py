@@ -99,7 +99,7 @@ def test_export_fhir_end_to_end(site: dict[str, str], tmp_path: Path) -> None:
 
 def test_export_refusals(site: dict[str, str], tmp_path: Path) -> None:
     done = alliance(site, "export", "fhir", "--user", "nobody", "-o", str(tmp_path / "x.json"))
-    assert (done.returncode, done.stderr) == (2, "error: no active clinic user 'nobody'\n")
+    assert (done.returncode, done.stderr) == (2, "error: no active user 'nobody'\n")
     done = alliance(site, "export", "fhir", "-o", str(tmp_path / "missing" / "x.json"))
     assert done.returncode == 2
     assert done.stderr == f"error: no such directory: {tmp_path / 'missing'}\n"

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 from alliance.cli._common import fail
-from alliance.cli.web import _check_keys, _django, _migrate
+from alliance.cli.web import _check_keys, _django, _migrate, acting_user
 
 if TYPE_CHECKING:
-    from alliance.web.accounts.models import User
+    pass
 
 export_app = typer.Typer(
     help="Export the clinic's records (DATABASE_URL picks the database).", no_args_is_help=True
@@ -52,7 +52,7 @@ def fhir_command(
     from alliance.core.fhir import write_bundle
     from alliance.web.interop.fhir import export_resources, fhir_base
 
-    acting = _acting_user(user)
+    acting = acting_user(user)
     try:
         resources = export_resources(acting, client)
     except Http404:
@@ -72,19 +72,3 @@ def _private(path: Path) -> TextIO:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
     return os.fdopen(fd, "w", encoding="utf-8")
-
-
-def _acting_user(username: str | None) -> User:
-    """The named active clinic user, or the one clinic admin when no name is given."""
-    from alliance.web.accounts.models import Role, User
-
-    staff = User.objects.filter(is_active=True, clinic__isnull=False)
-    if username is not None:
-        found = staff.filter(username=username).first()
-        if found is None:
-            fail(f"no active clinic user {username!r}")
-        return found
-    admins = list(staff.filter(role=Role.ADMIN)[:2])
-    if len(admins) != 1:
-        fail("name the staff user to export as with --user (no single clinic admin)")
-    return admins[0]

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from alliance.cli._common import JsonOption, clean_errors, fail, print_json
-from alliance.cli.web import _check_keys, _django, _migrate
+from alliance.cli.web import _check_keys, _django, _migrate, acting_user
 
 if TYPE_CHECKING:
-    from alliance.web.accounts.models import User
+    pass
 
 GROUP = "export"
 
@@ -32,23 +32,6 @@ def _export_group(app: typer.Typer) -> typer.Typer:
     group = typer.Typer(help="Data out of the web app.", no_args_is_help=True)
     app.add_typer(group, name=GROUP)
     return group
-
-
-def _acting_user(username: str | None) -> User:
-    """The named active user, or the one clinic admin when no name is given (as ``alliance
-    export fhir`` chooses); whether they may export is the access layer's question."""
-    from alliance.web.accounts.models import Role, User
-
-    active = User.objects.filter(is_active=True)
-    if username is not None:
-        found = active.filter(username=username).first()
-        if found is None:
-            fail(f"no active user {username!r}")
-        return found
-    admins = list(active.filter(role=Role.ADMIN, clinic__isnull=False)[:2])
-    if len(admins) != 1:
-        fail("name the user to export as with --user (no single clinic admin)")
-    return admins[0]
 
 
 def research(
@@ -90,7 +73,7 @@ def research(
 
     from alliance.web.interop.research_export import ExportRefused, export_research, read_key
 
-    acting = _acting_user(user)
+    acting = acting_user(user)
     clinic_id = clinic if clinic is not None else acting.clinic_id
     if clinic_id is None:
         fail("an operator names the clinic with --clinic")

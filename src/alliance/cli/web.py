@@ -19,6 +19,7 @@ import typer
 from alliance.cli._common import fail
 
 if TYPE_CHECKING:
+    from alliance.web.accounts.models import User
     from alliance.web.serving import ServerConfig
 
 DEFAULT_DEMO_DB = Path("var") / "alliance-demo.sqlite3"
@@ -258,3 +259,20 @@ def worker_command(
 
     supervise_worker()  # requeue jobs a dead worker left behind; keep watching leases
     call_command("db_worker", batch=batch, reload=False, verbosity=0, startup_delay=False)
+
+
+def acting_user(username: str | None) -> User:
+    """Who a command that reads the web app's clients acts as: the named active user, or the
+    one clinic admin when no name is given; what they may see is the access layer's question."""
+    from alliance.web.accounts.models import Role, User
+
+    active = User.objects.filter(is_active=True)
+    if username is not None:
+        found = active.filter(username=username).first()
+        if found is None:
+            fail(f"no active user {username!r}")
+        return found
+    admins = list(active.filter(role=Role.ADMIN, clinic__isnull=False)[:2])
+    if len(admins) != 1:
+        fail("name the user to export as with --user (no single clinic admin)")
+    return admins[0]

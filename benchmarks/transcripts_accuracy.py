@@ -1,12 +1,16 @@
 """Grouped 5-fold cross-validation of the transcript models on ../shared/datasets.
 
 Usage:
-    python benchmarks/transcripts_accuracy.py --folds-dir DIR   # the shipped pipeline
+    python benchmarks/transcripts_accuracy.py --packs           # the shipped packs
+    python benchmarks/transcripts_accuracy.py --folds-dir DIR   # a fine-tuned encoder
     python benchmarks/transcripts_accuracy.py --baseline        # frozen base encoder
     python benchmarks/transcripts_accuracy.py --baseline --random-split   # published protocol
 
 Whole AnnoMI transcripts and whole EPITOME seeker posts are held out together (never a random
-utterance split). ``--folds-dir`` takes the per-fold embeddings written on a GPU by
+utterance split). ``--packs`` measures the shipped packs (the released encoder, on the
+folds that fine-tuning used, ``grouped_folds``) beside the previous release (``PREVIOUS``:
+fine-tuned encoder I, non-commercial), and the MI-quality estimate with and without the
+empathy features. ``--folds-dir`` takes the per-fold embeddings written on a GPU by
 ``training/finetune_encoder.py cv --dump`` (each fold's encoder fine-tuned without that fold)
 and fits the heads per fold, exactly as shipped. ``--baseline`` measures the same heads on the
 frozen base encoder (no fine-tuning); with ``--random-split`` it holds out random utterances
@@ -28,8 +32,20 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
 import train_transcript_models as tt
 
-from alliance.core.transcripts import coding
+from alliance.core.transcripts import coding, packs
 
+#: Grouped-CV macro-F1 of the previous release (encoder fine-tuned on AnnoMI + EPITOME + ESConv,
+#: configuration I; docs/transcripts.md), for the packs' comparison.
+PREVIOUS = {
+    "therapist_behaviour": 0.775,
+    "client_talk": 0.527,
+    "reflection": 0.635,
+    "question": 0.777,
+    "emotional_reactions": 0.762,
+    "interpretations": 0.593,
+    "explorations": 0.718,
+    "mi_quality": 0.923,
+}
 BASELINES = {
     "therapist_behaviour": 0.72,
     "client_talk": 0.58,
@@ -43,6 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds-dir", type=Path, help="per-fold fine-tuned embeddings")
     parser.add_argument("--baseline", action="store_true", help="frozen base encoder instead")
+    parser.add_argument("--packs", action="store_true", help="the shipped packs vs PREVIOUS")
     parser.add_argument("--tasks", default="", help="baseline: only these tasks")
     parser.add_argument(
         "--random-split",
@@ -60,10 +77,12 @@ def main() -> None:
         name, vals = item.split("=")
         c, alpha = (float(v) for v in vals.split(","))
         tt.SETTINGS[name] = (c, alpha)
-    if not args.baseline and not args.folds_dir:
-        parser.error("give --folds-dir DIR (fine-tuned, as shipped) or --baseline")
+    if not args.baseline and not args.folds_dir and not args.packs:
+        parser.error("give --packs, --folds-dir DIR (fine-tuned) or --baseline")
     annomi, epitome = tt.load_annomi(), tt.load_epitome()
-    if args.folds_dir:
+    if args.packs:
+        shipped_packs(annomi, epitome)
+    elif args.folds_dir:
         shipped(annomi, epitome, args.folds_dir)
     else:
         baseline(annomi, epitome, args)
@@ -106,6 +125,41 @@ def shipped(annomi: tt.AnnoMI, epitome: tt.Epitome, folds_dir: Path) -> None:
         line(task.name, task.y, oof.proba[task.name])
     mi_quality(annomi, oof.session, oof.session_rows)
     print(f"({time.time() - t0:.0f}s)")
+
+
+def shipped_packs(annomi: tt.AnnoMI, epitome: tt.Epitome) -> None:
+    """Grouped CV of the packs as shipped, each code beside the previous release."""
+    t0 = time.time()
+    emb = tt.Embeddings.of(annomi, epitome, tt.base_encoder())
+    oof = tt.stacked_oof(annomi, epitome, None, frozen=emb)
+    for task in tt.tasks(annomi, epitome, emb):
+        pack = packs.pack_of(task.name).name
+        f1 = _macro(task.name, task.y, oof.proba[task.name])
+        line(
+            task.name,
+            task.y,
+            oof.proba[task.name],
+            f" [{pack}; previous {PREVIOUS[task.name]}, change {f1 - PREVIOUS[task.name]:+.3f}]",
+        )
+    tids, x = tt.session_matrix(annomi, oof.session, oof.session_rows)
+    y = np.array([annomi.quality[t] == "high" for t in tids])
+    for label, cols in (
+        ("default pack, no empathy features", tt.MI_QUALITY_COLUMNS),
+        ("with the research pack's empathy features", list(range(x.shape[1]))),
+    ):
+        auc, sd = tt.mi_quality_auc(x[:, cols], y)
+        print(
+            f"MI quality (session)   AUC {auc:.3f} +- {sd:.3f} ({label}; previous "
+            f"{PREVIOUS['mi_quality']}, change {auc - PREVIOUS['mi_quality']:+.3f})"
+        )
+    print(f"({time.time() - t0:.0f}s)")
+
+
+def _macro(name: str, y: np.ndarray, proba: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    labels = coding.HEADS[name]
+    return float(f1_score(y, np.array(labels)[proba.argmax(axis=1)], average="macro"))
 
 
 def baseline(annomi: tt.AnnoMI, epitome: tt.Epitome, args: argparse.Namespace) -> None:

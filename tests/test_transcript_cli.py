@@ -1,4 +1,5 @@
-"""CLI: analyze, empathy, models; bad input exits 2 with one line on stderr."""
+"""CLI: analyze, empathy, models (enable/disable the research pack); bad input exits 2 with
+one line on stderr. Each test has its own config folder, so the research pack starts off."""
 
 from __future__ import annotations
 
@@ -23,10 +24,8 @@ ROW_FIELDS = {
     "reflection",
     "question",
     "client_talk",
-    "emotional_reactions",
-    "interpretations",
-    "explorations",
 }
+EMPATHY_FIELDS = {"emotional_reactions", "interpretations", "explorations"}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +36,18 @@ def app() -> typer.Typer:
 
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def own_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh user config folder: the research pack is off until a test turns it on."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
+def enable_research(app: typer.Typer) -> None:
+    res = runner.invoke(app, ["models", "enable", "research", "--accept-terms"])
+    assert res.exit_code == 0, res.output
 
 
 def test_analyze_text_report(app: typer.Typer) -> None:
@@ -62,6 +73,8 @@ def test_analyze_many_transcripts_gives_rows(app: typer.Typer) -> None:
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert set(rows[0]) >= ROW_FIELDS
+    assert not set(rows[0]) & {f for e in EMPATHY_FIELDS for f in (e, f"{e}_p")}
+    assert "research pack" in res.stderr and "alliance models enable research" in res.stderr
     assert len(rows) == 7 + 5
     assert {r["transcript_id"] for r in rows} == {"t1", "t2", "session"}
 
@@ -108,7 +121,53 @@ def test_malformed_vtt_warns_but_reports(app: typer.Typer) -> None:
     assert json.loads(res.stdout)["utterances"]
 
 
+def test_research_pack_off_no_empathy_anywhere(app: typer.Typer, tmp_path: Path) -> None:
+    """With the pack off, no format carries an empathy value, and each says why."""
+    path = str(FIXTURES / "zoom.vtt")
+    text = runner.invoke(app, ["analyze", path])
+    doc = json.loads(runner.invoke(app, ["analyze", path, "-f", "json"]).stdout)
+    html = tmp_path / "r.html"
+    runner.invoke(app, ["analyze", path, "-f", "html", "-o", str(html)])
+    assert "Empathy:" not in text.stdout and "enable research" in text.stdout
+    assert doc["research"] is False and "enable research" in doc["packs_note"]
+    assert not any(m["key"].startswith("empathy_") for m in doc["metrics"])
+    assert not any(EMPATHY_FIELDS & set(u) for u in doc["utterances"])
+    assert "ER/IP/EX" not in html.read_text() and "enable research" in html.read_text()
+    res = runner.invoke(app, ["empathy", str(FIXTURES / "pairs.csv"), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "research pack" in res.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_research_pack_on_labels_empathy(app: typer.Typer) -> None:
+    enable_research(app)
+    res = runner.invoke(app, ["analyze", str(FIXTURES / "zoom.vtt"), "-f", "json"])
+    doc = json.loads(res.stdout)
+    assert doc["research"] is True and "non-commercial research only" in doc["packs_note"]
+    empathy = [m for m in doc["metrics"] if m["key"].startswith("empathy_")]
+    assert len(empathy) == 3 and all("non-commercial" in m["name"] for m in empathy)
+    counselor = [u for u in doc["utterances"] if u["role"] == "counselor"]
+    assert all(u["emotional_reactions"] in ("0", "1", "2") for u in counselor)
+
+
+def test_enable_asks_for_the_terms(app: typer.Typer, own_config: Path) -> None:
+    refused = runner.invoke(app, ["models", "enable", "research"], input="n\n")
+    assert refused.exit_code == 2 and "NON-COMMERCIAL RESEARCH ONLY" in refused.stdout
+    assert _research_state(runner.invoke(app, ["models"]).stdout) == "off"
+    accepted = runner.invoke(app, ["models", "enable", "research"], input="y\n")
+    assert accepted.exit_code == 0 and (own_config / "alliance" / "packs.json").exists()
+    assert _research_state(runner.invoke(app, ["models"]).stdout) == "on"
+    assert runner.invoke(app, ["models", "disable", "research"]).exit_code == 0
+    assert _research_state(runner.invoke(app, ["models"]).stdout) == "off"
+    assert runner.invoke(app, ["models", "enable", "default"]).exit_code == 2
+
+
+def _research_state(out: str) -> str:
+    line = next(x for x in out.splitlines() if x.startswith("== research pack"))
+    return line.rsplit("— ", 1)[1].split(" ")[0]
+
+
 def test_empathy_pairs(app: typer.Typer, tmp_path: Path) -> None:
+    enable_research(app)
     out = tmp_path / "out.csv"
     res = runner.invoke(app, ["empathy", str(FIXTURES / "pairs.csv"), "--output", str(out)])
     assert res.exit_code == 0, res.output
@@ -119,8 +178,13 @@ def test_empathy_pairs(app: typer.Typer, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "seeker_post" in bad.stderr
 
 
-def test_models_lists_cards_with_licences(app: typer.Typer) -> None:
+def test_models_lists_both_packs_with_terms_and_figures(app: typer.Typer) -> None:
     res = runner.invoke(app, ["models"])
     assert res.exit_code == 0
-    assert "NON-COMMERCIAL" in res.stdout
-    assert "therapist_behaviour" in res.stdout
+    default, research = res.stdout.split("== research pack")
+    assert default.startswith("== default pack") and "always on" in default
+    assert "Any use, commercial included" in default and "Apache-2.0" in default
+    assert "therapist_behaviour" in default and "grouped 5-fold CV macro-F1" in default
+    assert "NON-COMMERCIAL RESEARCH ONLY" in research and "— off" in research.splitlines()[0]
+    assert "emotional_reactions" in research and "grouped 5-fold CV macro-F1" in research
+    assert "NON-COMMERCIAL" not in default

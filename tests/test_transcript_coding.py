@@ -70,7 +70,7 @@ def test_head_roundtrip(tmp_path: Path) -> None:
 
 
 def test_analysis_codes_by_role_with_probabilities() -> None:
-    a = analyze_transcript(read_transcript(FIXTURES / "zoom.vtt"))
+    a = analyze_transcript(read_transcript(FIXTURES / "zoom.vtt"), research=True)
     assert [r["role"] for r in a.rows] == ["counselor", "client"] * 2 + ["counselor"]
     for r in a.rows:
         if r["role"] == "counselor":
@@ -86,6 +86,26 @@ def test_analysis_codes_by_role_with_probabilities() -> None:
     assert a.rows[0]["therapist_behaviour"] == "question"
     assert a.rows[-1]["question"] == "open"
     assert a.mi_quality in ("high", "low")
+
+
+def test_research_pack_off_by_default_same_mi_codes() -> None:
+    """Off (the default): no empathy column or metric; the MI codes and MI-quality estimate
+    are the same as with the pack on (they never use the empathy codes)."""
+    off = analyze_transcript(read_transcript(FIXTURES / "zoom.vtt"))
+    on = analyze_transcript(read_transcript(FIXTURES / "zoom.vtt"), research=True)
+    assert not off.research and off.code_columns == (
+        "therapist_behaviour",
+        "reflection",
+        "question",
+        "client_talk",
+    )
+    assert not any(set(coding.EMPATHY_HEADS) & set(r) for r in off.rows)
+    assert not any(m.key.startswith("empathy_") for m in off.metrics)
+    assert "alliance models enable research" in off.to_dict()["packs_note"]
+    for a, b in zip(off.rows, on.rows, strict=True):
+        assert a["therapist_behaviour"] == b["therapist_behaviour"]
+    assert off.mi_quality_probability == on.mi_quality_probability
+    assert len([m for m in on.metrics if m.key.startswith("empathy_")]) == 3
 
 
 def test_metrics_carry_the_utterances_behind_them() -> None:
@@ -134,7 +154,7 @@ def test_reports_render() -> None:
     fragment = report.to_html(a, full_page=False)
     assert fragment.startswith('<div class="al-report">')
     rows = report.utterance_rows(a)
-    assert set(report.ROW_COLUMNS) <= set(rows[0])
+    assert {*report.ID_COLUMNS, *a.code_columns} == {k for k in rows[0] if not k.endswith("_p")}
 
 
 def test_single_speaker_transcript_is_all_counselor() -> None:
@@ -147,11 +167,13 @@ def test_empathy_pairs() -> None:
     rows = [
         {"seeker_post": "I feel so alone.", "response_post": "That sounds painful. What happened?"}
     ]
-    out = score_pairs(rows)
+    out = score_pairs(rows, research=True)
     assert out[0]["explorations"] in ("0", "1", "2")
     assert 0 < float(out[0]["emotional_reactions_p"]) <= 1
     with pytest.raises(TranscriptError, match="lacks"):
-        score_pairs([{"post": "x"}])
+        score_pairs([{"post": "x"}], research=True)
+    with pytest.raises(TranscriptError, match="research pack"):
+        score_pairs(rows)
 
 
 @pytest.mark.skipif(not (DATASETS / "annomi").exists(), reason="shared datasets missing")
@@ -163,15 +185,20 @@ def test_role_inference_accuracy_on_annomi() -> None:
 
 def test_shipped_models_fit_the_budget_and_cards_carry_licences() -> None:
     from alliance.core.transcripts.cards import load_cards
-    from alliance.core.transcripts.encoder import MODELS_DIR
+    from alliance.core.transcripts.packs import MODELS_DIR, PACKS
 
-    total = sum(p.stat().st_size for p in MODELS_DIR.iterdir() if p.is_file())
+    total = sum(p.stat().st_size for p in MODELS_DIR.rglob("*") if p.is_file())
     assert total <= 30 * 1024 * 1024
-    assert not list(MODELS_DIR.glob("*.pkl")) and not list(MODELS_DIR.glob("*.pickle"))
+    assert not list(MODELS_DIR.rglob("*.pkl")) and not list(MODELS_DIR.rglob("*.pickle"))
     cards = {c["name"]: c for c in load_cards()}
     assert set(coding.HEADS) | {"mi_quality", "minilm-l6-q8"} <= set(cards)
     for name in coding.EMPATHY_HEADS:
-        assert "NON-COMMERCIAL" in cards[name]["license"]
+        assert cards[name]["pack"] == "research" and "NON-COMMERCIAL" in cards[name]["license"]
+        assert (PACKS["research"].directory / f"{name}.npz").exists()
+    for card in cards.values():  # nothing in the default pack carries non-commercial terms
+        if card["pack"] == "default":
+            terms = card["license"].lower()
+            assert "commercial" not in terms and "academic" not in terms, card["name"]
 
 
 def test_speaker_means_group_by_key() -> None:

@@ -49,6 +49,7 @@ PAGES: dict[str, Page] = {
     "staff (admin)": lambda f: ("admin", reverse("manage:staff")),
     "teams (admin)": lambda f: ("admin", reverse("manage:teams")),
     "instrument plan (admin)": lambda f: ("admin", reverse("manage:instruments")),
+    "transcript models (admin)": lambda f: ("admin", reverse("manage:transcript_models")),
 }
 #: Pages whose query count grows with the clinic today: none. Measured on SQLite (small =
 #: large): caseloads 24 (20 before the worklist's column: its latest sessions, messages, links

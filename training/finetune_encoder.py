@@ -1,4 +1,8 @@
-"""Fine-tune the shipped MiniLM encoder on AnnoMI and EPITOME together (multi-task).
+"""Fine-tune the MiniLM encoder on AnnoMI and EPITOME together (multi-task).
+
+Not shipped since the model packs: EPITOME (and ESConv) allow non-commercial research only, so
+an encoder fine-tuned on them cannot serve the default pack. Kept to reproduce the previous
+release and to measure the research pack's option (b), its own encoder (docs/transcripts.md).
 
 Usage (needs the ``train`` extra and PyTorch; on a GPU the whole run takes minutes, on two
 CPU cores many hours)::
@@ -6,8 +10,8 @@ CPU cores many hours)::
     python training/finetune_encoder.py prepare --out /tmp/ft-data.json.gz
     python training/finetune_encoder.py cv --dump --out /tmp/ft-cv
     python training/finetune_encoder.py final --out /tmp/ft-final
-    python training/finetune_encoder.py export --final /tmp/ft-final
-    python training/train_transcript_models.py --folds-dir /tmp/ft-cv
+    python training/finetune_encoder.py export --final /tmp/ft-final --models /tmp/ft-models
+    python benchmarks/transcripts_accuracy.py --folds-dir /tmp/ft-cv
 
 Why: frozen sentence embeddings left client talk and the EPITOME mechanisms short of the
 published baselines. Fine-tuning the encoder while keeping the runtime exactly as it is (each
@@ -703,7 +707,9 @@ def main() -> None:
     parser.add_argument("--fold", type=int, default=0, help="cv: run only this fold (1-5)")
     parser.add_argument("--limit", type=int, default=0, help="smoke test: first N transcripts")
     parser.add_argument("--final", type=Path, help="export: folder written by `final`")
-    parser.add_argument("--models", type=Path, default=encoder.MODELS_DIR)
+    parser.add_argument(
+        "--models", type=Path, default=Path("/tmp/ft-models"), help="export: where to write"
+    )
     args = parser.parse_args()
     if args.command == "prepare":
         prepare(args.out)
@@ -763,6 +769,7 @@ def export(final: Path, models: Path, fp32: Path) -> None:
     diff = float(np.abs(got.numpy() - enc.encode(texts)).max())
     print(f"fine-tuned ONNX matches torch: max diff {diff:.2e}")
     assert diff < 1e-4
+    models.mkdir(parents=True, exist_ok=True)
     tt.quantise(tuned, models / encoder.ONNX_PATH.name)
 
 

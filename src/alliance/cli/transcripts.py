@@ -1,6 +1,9 @@
-"""CLI: ``alliance analyze``, ``alliance empathy``, ``alliance models``.
+"""CLI: ``alliance analyze``, ``alliance empathy``, ``alliance models [enable|disable]``.
 
 Thin wrappers over ``alliance.core.transcripts``; bad input gives one line on stderr and exit 2.
+Whether the research pack (non-commercial research only) is on is kept per user in
+``packs.json`` in typer's app folder (``~/.config/alliance/`` on Linux, ``$XDG_CONFIG_HOME``
+respected), written only by ``alliance models enable research`` after the terms are accepted.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import typer
 
 from alliance.cli._common import clean_errors, fail
 from alliance.core.transcripts.model import TranscriptError
+from alliance.core.transcripts.packs import PACKS, RESEARCH, RESEARCH_OFF_NOTE
 
 CHUNK = 16
 FORMAT_HELP = "Input format (default: detected from content)."
@@ -93,6 +97,7 @@ def analyze(
         if many and fmt in (OutFormat.text, OutFormat.html):
             fail(f"{len(transcripts)} transcripts: use --format csv, jsonl or json")
         encoder = get_encoder(max_tokens=DIALOGUE_TOKENS)
+        research = research_enabled()
         analyses = []
         chunks = [transcripts[i : i + CHUNK] for i in range(0, len(transcripts), CHUNK)]
         with typer.progressbar(
@@ -102,8 +107,10 @@ def analyze(
             hidden=len(chunks) < 2,
         ) as bar:
             for chunk in chunks:
-                analyses += analyze_all(chunk, counselor, encoder)
+                analyses += analyze_all(chunk, counselor, encoder, research)
                 bar.update(sum(len(t.utterances) for t in chunk))
+        if not research:
+            typer.echo(f"note: {RESEARCH_OFF_NOTE}", err=True)
         for a in analyses:
             for w in a.warnings:
                 typer.echo(f"warning: {a.transcript.transcript_id}: {w}", err=True)
@@ -127,6 +134,8 @@ def empathy(
     from alliance.core.transcripts.empathy import score_pairs
     from alliance.core.transcripts.readers import _read_bytes, decode_bytes
 
+    if not research_enabled():
+        fail(RESEARCH_OFF_NOTE)
     with clean_errors():
         text, warnings = decode_bytes(_read_bytes(pairs))
         for w in warnings:
@@ -135,18 +144,79 @@ def empathy(
             rows = list(csv.DictReader(io.StringIO(text)))
         except csv.Error as exc:
             raise TranscriptError(f"malformed CSV: {exc}") from None
-        output.write_text(_rows_out(score_pairs(rows), OutFormat.csv), encoding="utf-8")
+        scored = score_pairs(rows, research=True)
+        output.write_text(_rows_out(scored, OutFormat.csv), encoding="utf-8")
 
 
-def models() -> None:
-    """Show the transcript models and their cards (data, licence, metrics, limits)."""
-    from alliance.core.transcripts.cards import render_cards
+def state_file() -> Path:
+    """The user's pack settings file (the research pack's on/off switch for the CLI)."""
+    return Path(typer.get_app_dir("alliance")) / "packs.json"
 
-    typer.echo(render_cards())
+
+def research_enabled() -> bool:
+    """True only if this user turned the research pack on (``alliance models enable``)."""
+    try:
+        state = json.loads(state_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and state.get(RESEARCH) is True
+
+
+def _save_state(on: bool) -> None:
+    path = state_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({RESEARCH: on}) + "\n", encoding="utf-8")
+
+
+models_app = typer.Typer(
+    help="Model packs: list them (state, terms, figures), enable or disable the research pack.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@models_app.callback()
+def models(ctx: typer.Context) -> None:
+    """Show both model packs (state, terms) and their cards (data, licence, metrics, limits)."""
+    if ctx.invoked_subcommand is None:
+        from alliance.core.transcripts.cards import render_cards
+
+        typer.echo(render_cards(frozenset({RESEARCH}) if research_enabled() else frozenset()))
+
+
+def _opt_in(pack: str) -> None:
+    if pack not in PACKS:
+        fail(f"unknown pack {pack!r}: choose from {', '.join(PACKS)}")
+    if not PACKS[pack].opt_in:
+        fail(f"the {pack} pack is always on")
+
+
+@models_app.command("enable")
+def enable(
+    pack: Annotated[str, typer.Argument(help="The opt-in pack: research.")],
+    accept_terms: Annotated[
+        bool, typer.Option("--accept-terms", help="Accept the pack's terms without a prompt.")
+    ] = False,
+) -> None:
+    """Turn an opt-in pack on for this user, after showing its terms and getting consent."""
+    _opt_in(pack)
+    typer.echo(f"{pack} pack: {PACKS[pack].title}\nterms: {PACKS[pack].terms}")
+    if not accept_terms and not typer.confirm("Do you accept these terms?", default=False):
+        fail(f"the {pack} pack stays off (terms not accepted)")
+    _save_state(True)
+    typer.echo(f"{pack} pack on (in {state_file()}); `alliance models disable {pack}` turns it off")
+
+
+@models_app.command("disable")
+def disable(pack: Annotated[str, typer.Argument(help="The opt-in pack: research.")]) -> None:
+    """Turn an opt-in pack off for this user."""
+    _opt_in(pack)
+    _save_state(False)
+    typer.echo(f"{pack} pack off")
 
 
 def register(app: typer.Typer) -> None:
     """Add the transcript commands to the ``alliance`` app."""
     app.command("analyze")(analyze)
     app.command("empathy")(empathy)
-    app.command("models")(models)
+    app.add_typer(models_app, name="models")

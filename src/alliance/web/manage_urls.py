@@ -1,11 +1,13 @@
 """/manage/: clinic administration for clinic admins (their own clinic only): staff and teams
-(accounts), the instrument plan (clinic) and the messaging schedule (messaging), hence at the project level, above both apps."""
+(accounts), the instrument plan (clinic), the messaging schedule (messaging) and the
+transcript model packs (transcripts), hence at the project level, above both apps."""
 
 from django.urls import path
 
 from alliance.web.accounts import staff
 from alliance.web.clinic import instrument_views
 from alliance.web.messaging import manage_views as messaging_views
+from alliance.web.transcripts import manage_views as transcript_views
 
 app_name = "manage"
 
@@ -21,4 +23,5 @@ urlpatterns = [
     path("instruments/", instrument_views.instruments, name="instruments"),
     path("instruments/<int:pk>/", instrument_views.instrument_update, name="instrument_update"),
     path("messaging/", messaging_views.schedule_settings, name="messaging"),
+    path("transcripts/", transcript_views.transcript_models, name="transcript_models"),
 ]

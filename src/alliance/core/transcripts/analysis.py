@@ -13,22 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from alliance.core.transcripts import coding
+from alliance.core.transcripts import coding, packs
 from alliance.core.transcripts.encoder import DIALOGUE_TOKENS, Encoder, get_encoder
 from alliance.core.transcripts.metrics import Metric, session_metrics
 from alliance.core.transcripts.model import CLIENT, COUNSELOR, Transcript, TranscriptError
 from alliance.core.transcripts.roles import assign_roles
 from alliance.core.transcripts.session import mi_quality_probability, session_features
 
-CODE_COLUMNS = (
-    "therapist_behaviour",
-    "reflection",
-    "question",
-    "client_talk",
-    "emotional_reactions",
-    "interpretations",
-    "explorations",
-)
+#: Codes of the default pack; the research pack's empathy codes follow only when it is on.
+MI_COLUMNS = ("therapist_behaviour", "reflection", "question", "client_talk")
+CODE_COLUMNS = (*MI_COLUMNS, *packs.EMPATHY_HEADS)
 _WORD = re.compile(r"\w+")
 #: Below this many counselor turns the summary scores rest on too few codes to mean much.
 MIN_COUNSELOR_TURNS = 10
@@ -44,9 +38,22 @@ class SessionAnalysis:
     mi_quality: str | None = None
     mi_quality_probability: float | None = None
     warnings: list[str] = field(default_factory=list)
+    research: bool = False
+
+    @property
+    def code_columns(self) -> tuple[str, ...]:
+        """The code columns this analysis has (empathy only with the research pack)."""
+        return CODE_COLUMNS if self.research else MI_COLUMNS
+
+    @property
+    def packs_note(self) -> str:
+        """What the reports say about the research pack: its terms when on, why not when off."""
+        return packs.RESEARCH_LABEL if self.research else packs.RESEARCH_OFF_NOTE
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "research": self.research,
+            "packs_note": self.packs_note,
             "transcript_id": self.transcript.transcript_id,
             "format": self.transcript.source_format,
             "speakers": {u.speaker: u.role for u in self.transcript.utterances},
@@ -73,9 +80,13 @@ def code_utterances(
     transcript: Transcript,
     encoder: Encoder | None = None,
     emb: np.ndarray | None = None,
+    research: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
-    """Per-utterance codes with probabilities, and per-head probability arrays (NaN = n/a)."""
-    heads = coding.load_heads()
+    """Per-utterance codes with probabilities, and per-head probability arrays (NaN = n/a).
+
+    The empathy codes (research pack) are computed, and their columns present, only with
+    ``research``."""
+    heads = coding.load_heads(research)
     if not heads:
         raise TranscriptError(
             "no transcript models installed (run training/train_transcript_models.py)"
@@ -95,11 +106,18 @@ def code_utterances(
         full = np.full((len(utts), len(head.labels)), np.nan, dtype=np.float32)
         full[rows] = head.predict_proba(ectx if name in coding.EMPATHY_HEADS else ctx, rows)
         probs[name] = full
-    return [_row(transcript, i, roles[i], probs, heads) for i in range(len(utts))], probs
+    columns = CODE_COLUMNS if research else MI_COLUMNS
+    coded = [_row(transcript, i, roles[i], probs, heads, columns) for i in range(len(utts))]
+    return coded, probs
 
 
 def _row(
-    t: Transcript, i: int, role: str, probs: dict[str, np.ndarray], heads: dict[str, coding.Head]
+    t: Transcript,
+    i: int,
+    role: str,
+    probs: dict[str, np.ndarray],
+    heads: dict[str, coding.Head],
+    columns: tuple[str, ...],
 ) -> dict[str, Any]:
     u = t.utterances[i]
     row: dict[str, Any] = {
@@ -112,7 +130,7 @@ def _row(
         "text": u.text,
         "words": len(_WORD.findall(u.text)),
     }
-    for name in CODE_COLUMNS:
+    for name in columns:
         row[name], row[f"{name}_p"] = "", None
         if name not in probs or np.isnan(probs[name][i, 0]):
             continue
@@ -130,10 +148,12 @@ def analyze_transcript(
     counselor: str | None = None,
     encoder: Encoder | None = None,
     embeddings: np.ndarray | None = None,
+    research: bool = False,
 ) -> SessionAnalysis:
-    """Assign roles, code every utterance, and summarise the session."""
+    """Assign roles, code every utterance, and summarise the session (with the research
+    pack's empathy codes only when ``research``: its terms are non-commercial research)."""
     assign_roles(transcript, counselor)
-    rows, probs = code_utterances(transcript, encoder, embeddings)
+    rows, probs = code_utterances(transcript, encoder, embeddings, research)
     roles = [r["role"] for r in rows]
     feats = session_features(roles, [r["text"] for r in rows], probs)
     p_high = mi_quality_probability(feats)
@@ -148,15 +168,19 @@ def analyze_transcript(
     return SessionAnalysis(
         transcript,
         rows,
-        session_metrics(rows),
+        session_metrics(rows, research),
         quality,
         None if p_high is None else round(p_high, 3),
         warnings,
+        research,
     )
 
 
 def analyze_all(
-    transcripts: Sequence[Transcript], counselor: str | None = None, encoder: Encoder | None = None
+    transcripts: Sequence[Transcript],
+    counselor: str | None = None,
+    encoder: Encoder | None = None,
+    research: bool = False,
 ) -> list[SessionAnalysis]:
     """Analyse several transcripts, encoding all their utterances in one length-sorted pass
     (batches of similar length pad less than per-transcript batches)."""
@@ -164,6 +188,6 @@ def analyze_all(
     emb = enc.encode([u.text for t in transcripts for u in t.utterances])
     bounds = np.cumsum([0, *(len(t.utterances) for t in transcripts)])
     return [
-        analyze_transcript(t, counselor, enc, emb[bounds[i] : bounds[i + 1]])
+        analyze_transcript(t, counselor, enc, emb[bounds[i] : bounds[i + 1]], research)
         for i, t in enumerate(transcripts)
     ]

@@ -1,7 +1,10 @@
-"""Model cards for ``alliance models``: data, licence inherited from the data, metrics, limits.
+"""Model cards for ``alliance models``: per pack, its terms, state, and each model's data,
+licence, metrics and limits.
 
-Why: EPITOME is licensed for non-commercial research only and a model trained on it inherits
-that; users must see this, and how good each model is, before relying on it.
+Why: the research pack's data allow non-commercial research only; users must see which terms
+each pack carries, whether it is on, and how good each model is, before relying on it. The
+cards live in one file beside the packs (not inside them), so listing them opens no file of a
+pack that is off.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alliance.core.transcripts.encoder import MODELS_DIR
+from alliance.core.transcripts.packs import MODELS_DIR, PACKS
 
 CARDS_PATH = MODELS_DIR / "cards.json"
+CARD_KEYS = ("labels", "data", "license", "metrics", "limits", "file")
 
 
 def load_cards() -> list[dict[str, Any]]:
@@ -22,18 +26,27 @@ def load_cards() -> list[dict[str, Any]]:
     return cards
 
 
-def render_cards() -> str:
-    """Plain-text listing of every card."""
+def _value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def render_cards(enabled: frozenset[str] = frozenset()) -> str:
+    """Plain-text listing: each pack (state, terms), then its cards. ``enabled`` names the
+    opt-in packs that are on."""
+    cards = load_cards()
+    if not cards:
+        return "no transcript models installed"
     lines = []
-    for card in load_cards():
-        lines.append(f"{card['name']} — {card['task']}")
-        for key in ("labels", "data", "license", "metrics", "limits", "file"):
-            if key in card:
-                value = card[key]
-                if isinstance(value, dict):
-                    value = ", ".join(f"{k} {v}" for k, v in value.items())
-                elif isinstance(value, list):
-                    value = ", ".join(map(str, value))
-                lines.append(f"  {key}: {value}")
-        lines.append("")
-    return "\n".join(lines) if lines else "no transcript models installed"
+    for pack in PACKS.values():
+        state = "on" if not pack.opt_in or pack.name in enabled else "off"
+        how = " (opt-in: alliance models enable research)" if pack.opt_in else " (always on)"
+        lines += [f"== {pack.name} pack: {pack.title} — {state}{how}", f"terms: {pack.terms}", ""]
+        for card in (c for c in cards if c.get("pack", "default") == pack.name):
+            lines.append(f"{card['name']} — {card['task']}")
+            lines += [f"  {key}: {_value(card[key])}" for key in CARD_KEYS if key in card]
+            lines.append("")
+    return "\n".join(lines)

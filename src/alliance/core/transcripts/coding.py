@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from alliance.core.transcripts.encoder import DIM, MODELS_DIR
+from alliance.core.transcripts import packs
+from alliance.core.transcripts.encoder import DIM
 
 HASH_BITS = 17
 N_BUCKETS = 1 << HASH_BITS
@@ -38,7 +39,7 @@ HEADS: dict[str, tuple[str, ...]] = {
     "interpretations": ("0", "1", "2"),
     "explorations": ("0", "1", "2"),
 }
-EMPATHY_HEADS = ("emotional_reactions", "interpretations", "explorations")
+EMPATHY_HEADS = packs.EMPATHY_HEADS
 
 
 def _tokens(text: str) -> list[str]:
@@ -200,12 +201,17 @@ class Head:
         return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-@lru_cache(maxsize=1)
-def load_heads(models_dir: Path = MODELS_DIR) -> dict[str, Head]:
-    """All shipped heads, loaded once per process."""
+@lru_cache(maxsize=2)
+def load_heads(research: bool = False) -> dict[str, Head]:
+    """The default pack's heads, and the research pack's only when ``research`` is True (its
+    files are not even opened otherwise: their terms allow non-commercial research only);
+    loaded once per process."""
     heads = {}
-    for name in HEADS:
-        path = models_dir / f"{name}.npz"
-        if path.exists():
-            heads[name] = Head.load(path)
+    for pack in packs.PACKS.values():
+        if pack.opt_in and not research:
+            continue
+        for name in pack.heads:
+            path = pack.directory / f"{name}.npz"
+            if path.exists():
+                heads[name] = Head.load(path)
     return heads

@@ -1,7 +1,9 @@
 """EPITOME empathy levels for text-based support pairs (seeker post, response post).
 
 Why: peer-support and chat platforms store (post, reply) pairs rather than sessions; the same
-heads that score counselor turns score these replies against the post they answer.
+heads that score counselor turns score these replies against the post they answer. These
+heads are the research pack (non-commercial research only): callers pass ``research=True``
+only once a person has turned it on.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import numpy as np
 from alliance.core.transcripts import coding
 from alliance.core.transcripts.encoder import Encoder, get_encoder
 from alliance.core.transcripts.model import TranscriptError
+from alliance.core.transcripts.packs import RESEARCH_OFF_NOTE
 
 PAIR_COLUMNS = ("seeker_post", "response_post")
 
@@ -18,14 +21,18 @@ PAIR_COLUMNS = ("seeker_post", "response_post")
 def score_pairs(
     rows: list[dict[str, str]],
     encoder: Encoder | None = None,
+    research: bool = False,
 ) -> list[dict[str, str]]:
-    """Rows with ``emotional_reactions, interpretations, explorations`` (and ``_p``) added."""
+    """Rows with ``emotional_reactions, interpretations, explorations`` (and ``_p``) added;
+    refused unless ``research`` (the research pack is on)."""
+    if not research:
+        raise TranscriptError(RESEARCH_OFF_NOTE)
     if not rows:
         raise TranscriptError("the CSV has no rows")
     missing = [c for c in PAIR_COLUMNS if c not in rows[0]]
     if missing:
         raise TranscriptError(f"CSV lacks column(s): {', '.join(missing)}")
-    heads = coding.load_heads()
+    heads = coding.load_heads(research=True)
     seekers = [r.get("seeker_post") or "" for r in rows]
     responses = [r.get("response_post") or "" for r in rows]
     unique = list(dict.fromkeys(seekers + responses))

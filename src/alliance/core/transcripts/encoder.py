@@ -1,10 +1,10 @@
-"""Sentence encoder: all-MiniLM-L6-v2, fine-tuned for the codes, run with onnxruntime.
+"""Sentence encoder: all-MiniLM-L6-v2 as released, run with onnxruntime.
 
 Why: the transcript models need a semantic view of each utterance that runs offline on a
-plain CPU, without PyTorch. We ship a dynamically int8-quantised ONNX model (real integer
-matmuls, ~2.5x faster than fp32 arithmetic) whose transformer layers were fine-tuned on
-AnnoMI and EPITOME, plus the WordPiece tokenizer; ``training/finetune_encoder.py``
-reproduces the model (on a GPU).
+plain CPU, without PyTorch. The default pack ships the released model (Apache-2.0; not
+fine-tuned, so no data terms attach to it) re-quantised to dynamic int8 (real integer
+matmuls, ~2x faster than fp32 arithmetic), plus the WordPiece tokenizer;
+``training/train_transcript_models.py`` rebuilds it.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from alliance.core.errors import AllianceError
+from alliance.core.transcripts.packs import DEFAULT, MODELS_DIR
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
-ONNX_PATH = MODELS_DIR / "minilm-l6-q8.onnx"
-TOKENIZER_PATH = MODELS_DIR / "tokenizer.json"
+ONNX_PATH = MODELS_DIR / DEFAULT / "minilm-l6-q8.onnx"
+TOKENIZER_PATH = MODELS_DIR / DEFAULT / "tokenizer.json"
 DIM = 384
 MAX_TOKENS = 128
 #: Token cap for transcript utterances: shorter than EPITOME posts, and speed matters there.

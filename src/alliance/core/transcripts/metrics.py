@@ -18,6 +18,7 @@ Sources:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -60,8 +61,9 @@ def _pct(num: int, den: int) -> tuple[float | None, str]:
     return (num / den, f"{100 * num / den:.0f}% ({num}/{den})") if den else (None, "n/a")
 
 
-def session_metrics(coded: list[dict[str, str]]) -> list[Metric]:
-    """Metrics from per-utterance code dicts (keys: utterance_id, role, words, codes)."""
+def session_metrics(coded: list[dict[str, str]], research: bool = False) -> list[Metric]:
+    """Metrics from per-utterance code dicts (keys: utterance_id, role, words, codes); the
+    empathy metrics only with ``research`` (the research pack is on)."""
 
     def ids(**want: str) -> list[str]:
         return [c["utterance_id"] for c in coded if all(c.get(k) == v for k, v in want.items())]
@@ -107,6 +109,12 @@ def session_metrics(coded: list[dict[str, str]]) -> list[Metric]:
             change + sustain,
         ),
     ]
+    return metrics + (_empathy_metrics(coded, ids) if research else [])
+
+
+def _empathy_metrics(coded: list[dict[str, str]], ids: Callable[..., list[str]]) -> list[Metric]:
+    """Share of counselor turns at EPITOME level 1-2, per mechanism (research pack)."""
+    metrics = []
     for head, label in (
         ("emotional_reactions", "Emotional reactions"),
         ("interpretations", "Interpretations"),
@@ -119,7 +127,7 @@ def session_metrics(coded: list[dict[str, str]]) -> list[Metric]:
         metrics.append(
             Metric(
                 f"empathy_{head}",
-                f"Empathy: {label} (level 1-2)",
+                f"Empathy: {label} (level 1-2; research pack, non-commercial research only)",
                 v,
                 f"{s}; levels 0/1/2 = {counts['0']}/{counts['1']}/{counts['2']}",
                 EPITOME,

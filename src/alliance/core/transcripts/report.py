@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from alliance.core.transcripts.analysis import CODE_COLUMNS, SessionAnalysis
+from alliance.core.transcripts.analysis import SessionAnalysis
+from alliance.core.transcripts.packs import EMPATHY_HEADS
 from alliance.core.transcripts.presentation import (
     CODE_COLOURS,
     code_label,
@@ -20,12 +21,14 @@ from alliance.core.transcripts.presentation import (
     threshold_text,
 )
 
-ROW_COLUMNS = ("transcript_id", "utterance_id", "speaker", "role", *CODE_COLUMNS)
+ID_COLUMNS = ("transcript_id", "utterance_id", "speaker", "role")
 
 
 def utterance_rows(analysis: SessionAnalysis, with_text: bool = False) -> list[dict[str, Any]]:
-    """One flat row per utterance (codes empty where not applicable), plus probabilities."""
-    cols = [*ROW_COLUMNS, *(f"{c}_p" for c in CODE_COLUMNS)]
+    """One flat row per utterance (codes empty where not applicable), plus probabilities; the
+    empathy columns only when the analysis used the research pack."""
+    codes = analysis.code_columns
+    cols = [*ID_COLUMNS, *codes, *(f"{c}_p" for c in codes)]
     if with_text:
         cols.append("text")
     return [{c: r.get(c) if r.get(c) is not None else "" for c in cols} for r in analysis.rows]
@@ -42,6 +45,7 @@ def to_text(analysis: SessionAnalysis, examples: int = 3) -> str:
     lines.append("Speakers: " + ", ".join(f"{s} = {r}" for s, r in roles.items()))
     for w in analysis.warnings:
         lines.append(f"Warning: {w}")
+    lines.append(f"Note: {analysis.packs_note}")
     if analysis.mi_quality:
         lines.append(
             f"MI quality estimate: {analysis.mi_quality} "
@@ -106,6 +110,7 @@ def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
         f"<h1>Session {e(analysis.transcript.transcript_id)}</h1>",
     ]
     parts += [f"<p><strong>Warning:</strong> {e(w)}</p>" for w in analysis.warnings]
+    parts.append(f"<p class='al-packs'>{e(analysis.packs_note)}</p>")
     if analysis.mi_quality:
         parts.append(
             f"<p>MI quality estimate: <strong>{e(analysis.mi_quality)}</strong> "
@@ -136,19 +141,20 @@ def to_html(analysis: SessionAnalysis, full_page: bool = True) -> str:
         "</table></div><h2 id='al-utterances'>Utterances</h2><div class='al-scroll' "
         "tabindex='0' role='region' aria-labelledby='al-utterances'><table><tr><th>#</th>"
         "<th>speaker</th>"
-        "<th>text</th><th>code (p)</th><th>empathy ER/IP/EX</th></tr>"
+        "<th>text</th><th>code (p)</th>"
+        + ("<th>empathy ER/IP/EX (research pack)</th>" if analysis.research else "")
+        + "</tr>"
     )
     for r in analysis.rows:
         p = r.get("client_talk_p") if r["role"] == "client" else r.get("therapist_behaviour_p")
-        emp = (
-            "/".join(str(r[h]) for h in ("emotional_reactions", "interpretations", "explorations"))
-            if r["role"] == "counselor"
-            else ""
-        )
+        emp = ""
+        if analysis.research:
+            levels = "/".join(str(r[h]) for h in EMPATHY_HEADS) if r["role"] == "counselor" else ""
+            emp = f"<td>{levels}</td>"
         parts.append(
             f"<tr class='al-{e(r['role'])}'><td>{e(r['utterance_id'])}</td>"
             f"<td>{e(r['speaker'])}</td><td>{e(r['text'])}</td>"
-            f"<td>{e(code_label(r))} ({p if p is not None else ''})</td><td>{emp}</td></tr>"
+            f"<td>{e(code_label(r))} ({p if p is not None else ''})</td>{emp}</tr>"
         )
     parts.append("</table></div></div>")
     body = "\n".join(parts)

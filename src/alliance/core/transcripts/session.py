@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alliance.core.transcripts.encoder import MODELS_DIR
+from alliance.core.transcripts.packs import DEFAULT, MODELS_DIR
 
 SESSION_FEATURES = (
     "question",
@@ -80,15 +80,20 @@ def session_features(
 
 
 @lru_cache(maxsize=1)
-def _mi_model(path: Path = MODELS_DIR / "mi_quality.json") -> dict[str, object] | None:
+def _mi_model(path: Path = MODELS_DIR / DEFAULT / "mi_quality.json") -> dict[str, object] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
 def mi_quality_probability(features: list[float]) -> float | None:
-    """P(high-quality MI) for a session, or None when the model is not installed."""
+    """P(high-quality MI) for a session, or None when the model is not installed.
+
+    ``features`` are in SESSION_FEATURES order; the model uses the ones it names (the default
+    pack's model names no empathy feature, so its estimate is the same with the pack off)."""
     model = _mi_model()
     if model is None:
         return None
-    x = (np.asarray(features) - np.asarray(model["mean"])) / np.asarray(model["scale"])
+    names = list(model.get("features", SESSION_FEATURES))  # type: ignore[call-overload]
+    picked = [features[SESSION_FEATURES.index(n)] for n in names]
+    x = (np.asarray(picked) - np.asarray(model["mean"])) / np.asarray(model["scale"])
     z = float(x @ np.asarray(model["coef"]) + float(model["bias"]))  # type: ignore[arg-type]
     return 1.0 / (1.0 + float(np.exp(-z)))

@@ -96,3 +96,28 @@ class Transcript(models.Model):
     def can_retry(self) -> bool:
         stopped = self.status == TranscriptStatus.FAILED or self.is_stalled
         return stopped and self.has_text
+
+
+class ClinicTranscripts(models.Model):
+    """A clinic's transcript-model settings: whether the research pack (EPITOME empathy codes,
+    non-commercial research only) is on. A clinic without a row has it off; only a clinic admin
+    changes it (``manage_views``), and every change is in the audit log."""
+
+    clinic = models.OneToOneField(
+        "accounts.Clinic", on_delete=models.CASCADE, related_name="transcript_settings"
+    )
+    research_pack = models.BooleanField(
+        default=False,
+        help_text="Code empathy with the research pack (EPITOME): non-commercial research only",
+    )
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Transcript models of clinic #{self.clinic_id}"
+
+
+def research_pack_on(clinic_id: int | None) -> bool:
+    """Whether the clinic has turned the research pack on (off without a settings row)."""
+    if clinic_id is None:
+        return False
+    return ClinicTranscripts.objects.filter(clinic_id=clinic_id, research_pack=True).exists()

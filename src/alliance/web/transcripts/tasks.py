@@ -26,7 +26,7 @@ from alliance.core.transcripts.model import TranscriptError
 from alliance.core.transcripts.readers import read_transcripts
 from alliance.web.alerts.tasks import recover_refreshes
 from alliance.web.transcripts import jobs
-from alliance.web.transcripts.models import Transcript, TranscriptStatus
+from alliance.web.transcripts.models import Transcript, TranscriptStatus, research_pack_on
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,10 @@ def run_claimed(transcript: Transcript, owner: str) -> Transcript:
             # in the format found then, with the counselor's name as the transcript spells it.
             parsed = read_transcripts(str(transcript.text), transcript.source_format or None)[0]
             counselor = str(transcript.counselor_speaker) or None
-            analysis = analyze_transcript(parsed, counselor=counselor)
+            clinic_id = transcript.session.episode.client.clinic_id
+            analysis = analyze_transcript(
+                parsed, counselor=counselor, research=research_pack_on(clinic_id)
+            )
     except (TranscriptError, RecursionError, ValueError):
         _failed(rows, "the transcript could not be read for analysis")
     except (jobs.WorkerStopping, KeyboardInterrupt, SystemExit):

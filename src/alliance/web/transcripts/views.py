@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from alliance.core.transcripts import presentation
+from alliance.core.transcripts.packs import RESEARCH_LABEL, RESEARCH_OFF_NOTE, strip_research
 from alliance.web.accounts.http import AuthenticatedHttpRequest
 from alliance.web.audit.log import record
 from alliance.web.clinic.access import can_change, get_for
@@ -19,6 +20,7 @@ from alliance.web.clinic.models import AdministrationStatus, Session
 from alliance.web.clinic.services import registry
 from alliance.web.transcripts.access import get_transcript_for
 from alliance.web.transcripts.forms import UploadForm
+from alliance.web.transcripts.models import research_pack_on
 from alliance.web.transcripts.services import (
     MAX_UPLOAD_BYTES,
     UploadError,
@@ -96,13 +98,19 @@ def _upload_error(request: HttpRequest, session: Session, message: str) -> HttpR
 def detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     transcript = get_transcript_for(request.user, pk, request)
     report = report_of(transcript)
+    client = transcript.session.episode.client
+    research = bool(report and report.get("research")) and research_pack_on(client.clinic_id)
+    if report and not research:  # the pack is off now, or was when this was analysed
+        report = strip_research(report)
     code = request.GET.get("code", "")
     rows = Paginator(_filtered(report["utterances"], code) if report else [], PAGE_ROWS)
     page = rows.get_page(request.GET.get("page"))
     context = {
         "transcript": transcript,
-        "client": transcript.session.episode.client,
+        "client": client,
         "session": transcript.session,
+        "research": research,
+        "packs_note": RESEARCH_LABEL if research else RESEARCH_OFF_NOTE,
         "report": report,
         "metrics": presentation.metric_rows(report, EVIDENCE_SHOWN) if report else [],
         "rows": page,

@@ -464,7 +464,11 @@ def test_a_worker_whose_lease_was_taken_over_stops_analysing_and_writes_nothing(
     world: World, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     settings.ALLIANCE_JOB_LEASE_SECONDS = 1  # heartbeats every 0.25 s
-    upload(world, "long.txt", django_capture_on_commit_callbacks, data=SPEAKERS * 1_500)
+    # distinct utterances, so that the analysis takes seconds (repeated texts are encoded once)
+    lines = b"".join(
+        b"Dana: How was day %d?\nSam: Day %d was fine.\n" % (i, i) for i in range(1_500)
+    )
+    upload(world, "long.txt", django_capture_on_commit_callbacks, data=lines)
     pk = Transcript.objects.get().pk
 
     def take_over() -> None:  # as a second worker does once it presumes the first dead

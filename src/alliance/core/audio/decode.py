@@ -1,0 +1,87 @@
+"""Decode any common recording (wav, mp3, m4a, webm, ogg) to 16 kHz mono with PyAV.
+
+Why: PyAV bundles FFmpeg's decoders in its wheel, so no system FFmpeg is needed at run time.
+Decoding stops as soon as the recording passes the length limit, so a 3-hour upload costs
+the time to notice, not the time to decode it; browser WebM files often carry no duration,
+so the limit is checked on decoded samples, not only on the container's claim.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alliance.core.audio import AudioError
+
+SAMPLE_RATE = 16_000
+#: Longest recording accepted: two hours covers a double (family or couple) session; longer
+#: files are refused before they cost minutes of CPU.
+MAX_SECONDS = 2 * 60 * 60
+#: Shortest speech worth transcribing: under two seconds there is no dialogue to code.
+MIN_SECONDS = 2.0
+
+
+def decode(path: Path, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """The recording as float32 samples in [-1, 1] at 16 kHz mono; bad input is an AudioError."""
+    import av
+
+    _check_file(path)
+    limit = int(max_seconds * SAMPLE_RATE)
+    buffer = io.BytesIO()
+    try:
+        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioError(f"{path.name}: no audio stream in this file")
+            _check_claimed_length(container, max_seconds, path)
+            for array in _resampled(container):
+                buffer.write(array.tobytes())
+                if buffer.tell() // 2 > limit:
+                    raise _too_long(path, max_seconds)
+    except av.FFmpegError as exc:
+        raise AudioError(f"{path.name}: not a recording alliance can decode ({exc})") from None
+    samples = np.frombuffer(buffer.getbuffer(), dtype=np.int16).astype(np.float32) / 32768.0
+    if len(samples) < MIN_SECONDS * SAMPLE_RATE:
+        raise AudioError(f"{path.name}: under {MIN_SECONDS:g} seconds of audio")
+    return samples
+
+
+def _check_file(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise AudioError(f"{path}: cannot read: {exc.strerror}") from None
+    if size == 0:
+        raise AudioError(f"{path.name}: the file is empty (0 bytes)")
+
+
+def _check_claimed_length(container: Any, max_seconds: float, path: Path) -> None:
+    if container.duration is not None and container.duration / 1_000_000 > max_seconds + 1:
+        raise _too_long(path, max_seconds)
+
+
+def _too_long(path: Path, max_seconds: float) -> AudioError:
+    return AudioError(
+        f"{path.name}: longer than the limit of {max_seconds / 60:g} minutes; split the recording"
+    )
+
+
+def _resampled(container: Any) -> Iterator[np.ndarray]:
+    import av
+
+    resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    frames = container.decode(audio=0)
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            break
+        except av.InvalidDataError:
+            continue  # one damaged packet: skip it, as players do
+        for out in resampler.resample(frame):
+            yield out.to_ndarray().reshape(-1)
+    for out in resampler.resample(None):
+        yield out.to_ndarray().reshape(-1)

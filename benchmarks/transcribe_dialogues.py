@@ -114,7 +114,9 @@ def add_noise(samples: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
     """White noise at ``snr_db`` below the speech's power."""
     speech = samples[np.abs(samples) > 1e-4]
     power = float(np.mean(speech**2)) if len(speech) else 1e-4
-    noise = np.random.default_rng(seed).normal(0, np.sqrt(power / 10 ** (snr_db / 10)), len(samples))
+    noise = np.random.default_rng(seed).normal(
+        0, np.sqrt(power / 10 ** (snr_db / 10)), len(samples)
+    )
     return (samples + noise).astype(np.float32)
 
 

@@ -90,7 +90,9 @@ def weights_to_float16(src: Path, dst: Path) -> None:
     for init in list(graph.initializer):
         if init.data_type != TensorProto.FLOAT or len(init.dims) == 0:
             continue
-        half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "_fp16")
+        half = numpy_helper.from_array(
+            numpy_helper.to_array(init).astype(np.float16), init.name + "_fp16"
+        )
         graph.initializer.remove(init)
         graph.initializer.append(half)
         casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT))
@@ -112,7 +114,9 @@ def check_onnx(model: object, path: Path, mels: np.ndarray) -> None:
             want = model(torch.from_numpy(batch)).numpy()  # type: ignore[operator]
         got = sess.run(None, {"mels": batch})[0]
         cos = np.sum(want * got, axis=1)
-        print(f"onnx vs torch: {len(batch)} windows of {batch.shape[1]} frames, min cosine {cos.min():.6f}")
+        print(
+            f"onnx vs torch: {len(batch)} windows of {batch.shape[1]} frames, min cosine {cos.min():.6f}"
+        )
         assert cos.min() > 0.9999
 
 

@@ -10,6 +10,7 @@ import typer
 
 from alliance.cli import alerts as _alerts
 from alliance.cli import ask as _ask
+from alliance.cli import audio as _audio
 from alliance.cli import audit as _audit
 from alliance.cli import instruments as _instruments
 from alliance.cli import operations as _operations
@@ -34,6 +35,7 @@ for _module in (
     _alerts,
     _outcomes,
     _transcripts,
+    _audio,
     _web,
     _operators,
     _audit,

@@ -25,6 +25,36 @@ MAX_SECONDS = 2 * 60 * 60
 MIN_SECONDS = 2.0
 
 
+#: File endings taken as recordings; anything else is sniffed by its first bytes.
+RECORDING_SUFFIXES = frozenset(
+    {".wav", ".mp3", ".m4a", ".mp4", ".aac", ".webm", ".ogg", ".oga", ".opus", ".flac", ".mka"}
+)
+#: Leading bytes of the containers above (WAV, MP3 with and without ID3, Ogg, Matroska/WebM,
+#: FLAC); MP4/M4A carry ``ftyp`` at offset 4.
+_MAGIC = (
+    b"RIFF",
+    b"ID3",
+    b"\xff\xfb",
+    b"\xff\xf3",
+    b"\xff\xf2",
+    b"OggS",
+    b"\x1aE\xdf\xa3",
+    b"fLaC",
+)
+
+
+def is_recording(path: Path) -> bool:
+    """Whether ``path`` looks like audio (by its ending, else by its first bytes)."""
+    if path.suffix.lower() in RECORDING_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head.startswith(_MAGIC) or head[4:8] == b"ftyp"
+
+
 def decode(path: Path, max_seconds: float = MAX_SECONDS) -> np.ndarray:
     """The recording as float32 samples in [-1, 1] at 16 kHz mono; bad input is an AudioError."""
     import av

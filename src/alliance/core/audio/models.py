@@ -44,7 +44,9 @@ def verify(path: Path, expected: str) -> None:
     """Refuse a model file whose SHA-256 is not the one recorded for it."""
     found = sha256_of(path)
     if found != expected:
-        raise AudioError(f"{path.name}: checksum {found[:12]}… is not the recorded {expected[:12]}…")
+        raise AudioError(
+            f"{path.name}: checksum {found[:12]}… is not the recorded {expected[:12]}…"
+        )
 
 
 def _package_data(name: str) -> Path:

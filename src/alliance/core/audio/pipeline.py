@@ -7,6 +7,7 @@ windows (a few kilobytes a second) accumulate for one clustering over the whole 
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,8 +133,8 @@ def chunks(regions: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
 def bounds(groups: list[list[tuple[int, int]]], length: int) -> list[tuple[int, int]]:
     """Each chunk's audio span: cut halfway through the pause between chunks, so a word the
     VAD clipped at a region's edge still reaches the recogniser whole."""
-    cuts = [0] + [(a[-1][1] + b[0][0]) // 2 for a, b in zip(groups, groups[1:])] + [length]
-    return list(zip(cuts, cuts[1:]))
+    cuts = [0] + [(a[-1][1] + b[0][0]) // 2 for a, b in itertools.pairwise(groups)] + [length]
+    return list(itertools.pairwise(cuts))
 
 
 def _attribute(words: list[Word], windows: Windows, speakers: int) -> list[Word]:
@@ -163,7 +164,9 @@ def cues(words: list[Word], names: list[str], max_gap: float = 1.5) -> list[Cue]
     out: list[Cue] = []
     run: list[Word] = []
     for w in words:
-        if run and (w.speaker != run[-1].speaker or w.start - run[-1].end > max_gap or len(run) >= 40):
+        if run and (
+            w.speaker != run[-1].speaker or w.start - run[-1].end > max_gap or len(run) >= 40
+        ):
             out.append(_cue(run, names))
             run = []
         run.append(w)

@@ -65,7 +65,7 @@ def decode(path: Path, max_seconds: float = MAX_SECONDS) -> np.ndarray:
     try:
         with av.open(str(path), mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
-                raise AudioError(f"{path.name}: no audio stream in this file")
+                raise AudioError(f"{path.name}: not a recording (no audio stream)")
             _check_claimed_length(container, max_seconds, path)
             for array in _resampled(container):
                 buffer.write(array.tobytes())

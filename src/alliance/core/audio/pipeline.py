@@ -69,6 +69,7 @@ class Transcriber:
         language: str | None = "en",
         max_seconds: float = MAX_SECONDS,
         progress: Progress | None = None,
+        chunk_seconds: float = CHUNK_SECONDS,
     ) -> list[Word]:
         """Every recognised word with its speaker index (0 = first to speak)."""
         if not 1 <= speakers <= 8:
@@ -78,7 +79,7 @@ class Transcriber:
         if not regions:
             raise AudioError(f"{path.name}: no speech found in the recording")
         gain = volume_gain(np.concatenate([audio[s:e] for s, e in regions]))
-        windows, words, groups = Windows(), [], chunks(regions)
+        windows, words, groups = Windows(), [], chunks(regions, chunk_seconds)
         total = len(audio) / SAMPLE_RATE
         for chunk, (start, end) in zip(groups, bounds(groups, len(audio)), strict=True):
             words += self._recognise(audio[start:end], start / SAMPLE_RATE, language)
@@ -115,11 +116,13 @@ def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
     return [(int(r["start"]), int(r["end"])) for r in get_speech_timestamps(audio, options)]
 
 
-def chunks(regions: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-    """Consecutive regions grouped so that each group spans at most ``CHUNK_SECONDS``.
+def chunks(
+    regions: list[tuple[int, int]], seconds: float = CHUNK_SECONDS
+) -> list[list[tuple[int, int]]]:
+    """Consecutive regions grouped so that each group spans at most ``seconds``.
 
-    A region longer than that on its own (a long monologue without pauses) is split evenly."""
-    limit = int(CHUNK_SECONDS * SAMPLE_RATE)
+    A region longer than that on its own (a long monologue without pauses) is cut into pieces."""
+    limit = int(seconds * SAMPLE_RATE)
     pieces = [(p, min(e, p + limit)) for s, e in regions for p in range(s, e, limit)]
     groups: list[list[tuple[int, int]]] = []
     for piece in pieces:

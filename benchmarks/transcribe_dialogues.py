@@ -58,9 +58,12 @@ def available() -> bool:
 
 
 def _say(voice: str, text: str) -> np.ndarray:
-    """One line read by one voice, 16 kHz mono float32 (cached across runs)."""
+    """One line read by one voice, 16 kHz mono float32 (cached across runs).
+
+    ``voice:cents`` shifts the voice's pitch (``kal_diphone:-300``), a harder, similar voice."""
+    voice, _, cents = voice.partition(":")
     CACHE.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(f"{voice}|{text}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{voice}|{cents}|{text}".encode()).hexdigest()[:20]
     out = CACHE / f"{key}.wav"
     if not out.exists():
         with tempfile.TemporaryDirectory() as tmp:
@@ -72,8 +75,11 @@ def _say(voice: str, text: str) -> np.ndarray:
                 capture_output=True,
             )
             part = Path(tmp) / "part.wav"
+            shift = ["pitch", cents] if cents else []
             subprocess.run(
-                ["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(part)], check=True
+                ["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(part), *shift],
+                check=True,
+                capture_output=True,
             )
             part.replace(out)
     return read_wav(out)

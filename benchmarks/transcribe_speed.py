@@ -5,7 +5,7 @@ Usage:  python benchmarks/transcribe_speed.py [--minutes 50] [--threads 2] [--fo
 Makes a dialogue of about ``--minutes`` (the scripted counseling lines in two festival voices,
 repeated with varied pauses; benchmarks/transcribe_dialogues.py), then transcribes it in a
 fresh process as the CLI does (model load included) and prints wall time, real-time factor,
-that process's peak resident memory, and WER and speaker-attributed WER over the whole file
+that process's peak resident memory and CPU time, and WER and speaker-attributed WER over the whole file
 (so speaker labels must agree across every chunk). Needs festival, sox and ffmpeg.
 """
 
@@ -79,7 +79,8 @@ def main() -> None:
         )
         wall = time.perf_counter() - start
     result = json.loads(done.stdout)
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
     ref = td.script_words(turns)
     hyp = [(s, w) for s, text in result["words"] for w in normalise(text)]
     print(
@@ -89,6 +90,11 @@ def main() -> None:
         f"wall {wall:.0f} s (model load {result['load_s']:.1f} s, transcription {result['run_s']:.0f} s)"
     )
     print(f"real-time factor {wall / seconds:.3f}; peak memory {peak_mb:.0f} MB")
+    # On a shared machine wall time includes waiting for a core; CPU time does not.
+    print(
+        f"CPU time {cpu:.0f} s = {cpu / args.threads:.0f} s on {args.threads} idle cores "
+        f"(real-time factor {cpu / args.threads / seconds:.3f})"
+    )
     print(
         f"WER {wer([w for _, w in ref], [w for _, w in hyp]):.2%}; speaker-attributed WER {cpwer(ref, hyp):.2%}"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -52,18 +52,27 @@ def is_recording(path: Path) -> bool:
             head = f.read(12)
     except OSError:
         return False
+    return is_recording_bytes(head)
+
+
+def is_recording_bytes(head: bytes) -> bool:
+    """Whether the first 12 bytes of a file are those of an audio container."""
     return head.startswith(_MAGIC) or head[4:8] == b"ftyp"
 
 
-def decode(path: Path, max_seconds: float = MAX_SECONDS) -> np.ndarray:
-    """The recording as float32 samples in [-1, 1] at 16 kHz mono; bad input is an AudioError."""
+def decode(source: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """The recording (a path, or bytes in memory: the web worker never writes decrypted audio
+    to disk) as float32 samples in [-1, 1] at 16 kHz mono; bad input is an AudioError."""
     import av
 
-    _check_file(path)
+    path = source if isinstance(source, Path) else Path("recording")
+    if isinstance(source, Path):
+        _check_file(source)
     limit = int(max_seconds * SAMPLE_RATE)
     buffer = io.BytesIO()
     try:
-        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        opened = str(source) if isinstance(source, Path) else source
+        with av.open(opened, mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise AudioError(f"{path.name}: not a recording (no audio stream)")
             _check_claimed_length(container, max_seconds, path)

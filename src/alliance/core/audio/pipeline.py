@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class Transcriber:
 
     def words(
         self,
-        path: Path,
+        path: Path | BinaryIO,
         speakers: int = 2,
         language: str | None = "en",
         max_seconds: float = MAX_SECONDS,
@@ -75,9 +75,10 @@ class Transcriber:
         if not 1 <= speakers <= 8:
             raise AudioError("speakers must be from 1 to 8")
         audio = decode(path, max_seconds)
+        name = path.name if isinstance(path, Path) else "recording"
         regions = speech_regions(audio)
         if not regions:
-            raise AudioError(f"{path.name}: no speech found in the recording")
+            raise AudioError(f"{name}: no speech found in the recording")
         gain = volume_gain(np.concatenate([audio[s:e] for s, e in regions]))
         windows, words, groups = Windows(), [], chunks(regions, chunk_seconds)
         total = len(audio) / SAMPLE_RATE
@@ -89,7 +90,7 @@ class Transcriber:
                 progress(end / SAMPLE_RATE, total)
         del audio
         if not words:
-            raise AudioError(f"{path.name}: no words recognised in the recording")
+            raise AudioError(f"{name}: no words recognised in the recording")
         return _attribute(words, windows, speakers)
 
     def _recognise(self, audio: np.ndarray, offset: float, language: str | None) -> list[Word]:

@@ -138,9 +138,11 @@ def empathy(
 
 def models() -> None:
     """Show the transcript models and their cards (data, licence, metrics, limits)."""
+    from alliance.core.audio.models import render_cards as audio_cards
     from alliance.core.transcripts.cards import render_cards
 
     typer.echo(render_cards())
+    typer.echo(audio_cards())
 
 
 def register(app: typer.Typer) -> None:

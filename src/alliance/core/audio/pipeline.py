@@ -20,6 +20,7 @@ from alliance.core.audio import AudioError
 from alliance.core.audio.decode import MAX_SECONDS, SAMPLE_RATE, decode
 from alliance.core.audio.features import volume_gain
 from alliance.core.audio.speakers import SpeakerEncoder, Windows, cluster, label_at
+from alliance.core.transcripts.encoder import threads_from_environment
 
 #: Longest stretch the recogniser sees at once; cut only in pauses between speech regions.
 CHUNK_SECONDS = 240.0
@@ -52,7 +53,7 @@ class Transcriber:
 
         from alliance.core.audio.models import whisper_dir
 
-        self.threads = threads or (os.cpu_count() or 1)
+        self.threads = threads or threads_from_environment() or (os.cpu_count() or 1)
         self.whisper = WhisperModel(
             str(whisper_dir(model_cache)),
             device="cpu",

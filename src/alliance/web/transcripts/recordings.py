@@ -105,6 +105,8 @@ def transcribe_recording(recording_id: int) -> str:
         transcript = _store_transcript(recording, vtt)
     except (AudioError, services.UploadError) as exc:
         return _fail(recording, _safe_message(exc))
+    except ImportError:
+        return _fail(recording, "speech recognition is not installed on this server")
     except Exception:  # never leave the row "running"; the message is ours
         logger.exception("recording transcription failed")
         return _fail(recording, "transcription failed; upload the recording again")

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from alliance.web.audit.models import AuditEvent
+from alliance.web.fields import fernet
 from alliance.web.transcripts.models import Recording, Transcript
 from alliance.web.transcripts.recordings import recordings_dir
 
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(scope="module")
 def dialogue_wav(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    audio, _ = td.dialogue(td.DIALOGUE)
+    audio, _ = td.dialogue(td.DIALOGUE[:6])  # 23 s: the web tests pay for two transcriptions
     return td.save(audio, tmp_path_factory.mktemp("rec") / "s.wav").read_bytes()
 
 
@@ -66,7 +67,7 @@ def test_recording_is_transcribed_analysed_and_deleted(
         "transcripts:recording", args=[recording.pk]
     )
     stored = (recordings_dir() / recording.audio_path).read_bytes()
-    assert b"RIFF" not in stored and b"WAVE" not in stored  # encrypted at rest
+    assert not stored.startswith(b"RIFF") and fernet().decrypt(stored) == dialogue_wav
     page = logged_in(world.counselor).get(response.url).content.decode()
     assert "Waiting for transcription" in page and "<progress" in page
 

@@ -56,15 +56,19 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[td.Turn]]
     return td.save(audio, tmp_path_factory.mktemp("clip") / "session.wav"), turns
 
 
+@pytest.fixture(scope="module")
+def clip_words(transcriber: Transcriber, clip: tuple[Path, list[td.Turn]]) -> list[Word]:
+    return transcriber.words(clip[0])
+
+
 def _hyp(words: list[Word]) -> list[tuple[int, str]]:
     return [(w.speaker, t) for w in words for t in normalise(w.text)]
 
 
 def test_words_recognised_and_two_speakers_found(
-    transcriber: Transcriber, clip: tuple[Path, list[td.Turn]]
+    clip_words: list[Word], clip: tuple[Path, list[td.Turn]]
 ) -> None:
-    path, turns = clip
-    words = transcriber.words(path)
+    words, turns = clip_words, clip[1]
     ref = td.script_words(turns)
     assert wer([w for _, w in ref], [w for _, w in _hyp(words)]) < 0.1
     assert {w.speaker for w in words} == {0, 1}
@@ -72,10 +76,9 @@ def test_words_recognised_and_two_speakers_found(
 
 
 def test_counselor_turns_go_to_the_counselor_voice(
-    transcriber: Transcriber, clip: tuple[Path, list[td.Turn]]
+    clip_words: list[Word], clip: tuple[Path, list[td.Turn]]
 ) -> None:
-    path, turns = clip
-    words = transcriber.words(path)
+    words, turns = clip_words, clip[1]
     counselor_voice = words[0].speaker  # the counselor speaks first in the script
     for turn in turns:
         said = [w for w in words if turn.start <= (w.start + w.end) / 2 <= turn.end]
@@ -84,10 +87,8 @@ def test_counselor_turns_go_to_the_counselor_voice(
         assert right / len(said) >= 0.9, (turn.role, turn.text)
 
 
-def test_vtt_is_read_and_coded_like_a_zoom_file(
-    transcriber: Transcriber, clip: tuple[Path, list[td.Turn]], tmp_path: Path
-) -> None:
-    words = transcriber.words(clip[0])
+def test_vtt_is_read_and_coded_like_a_zoom_file(clip_words: list[Word], tmp_path: Path) -> None:
+    words = clip_words
     vtt = tmp_path / "session.vtt"
     vtt.write_text(to_vtt(cues(words, speaker_names("Dana,Client", 2))), encoding="utf-8")
     transcript = read_transcript(vtt)

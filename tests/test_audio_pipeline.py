@@ -242,3 +242,12 @@ def test_cli_refuses_bad_input_and_writes_nothing(cli_env: dict[str, str], tmp_p
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == "error: empty.wav: the file is empty (0 bytes)"
     assert not out.exists()
+
+
+def test_cli_analyze_takes_a_recording(
+    clip: tuple[Path, list[td.Turn]], cli_env: dict[str, str]
+) -> None:
+    done = _cli(["analyze", str(clip[0]), "--format", "json"], cli_env, offline=True)
+    assert done.returncode == 0, done.stderr
+    assert '"speaker": "Speaker 1"' in done.stdout and '"speaker": "Speaker 2"' in done.stdout
+    assert '"role": "counselor"' in done.stdout

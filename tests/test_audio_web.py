@@ -167,3 +167,25 @@ def test_another_clinic_cannot_see_a_recording(
         reverse("transcripts:recording", args=[recording.pk])
     )
     assert page.status_code == 404
+
+
+def test_a_recording_left_by_a_dead_worker_is_requeued_then_failed(
+    world: World, files: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alliance.web.transcripts.tasks import recover_stale
+
+    _upload(world, b"RIFF" + bytes(100), django_capture_on_commit_callbacks)
+    long_ago = timezone.now() - timedelta(hours=1)
+    Recording.objects.update(status="running", heartbeat_at=long_ago, attempts=1)
+    recover_stale()  # what every worker runs as it starts and then every half lease
+    recording = Recording.objects.get()
+    assert recording.status == "queued" and recording.heartbeat_at > long_ago
+    Recording.objects.update(status="running", heartbeat_at=long_ago, attempts=3)
+    recover_stale()
+    recording = Recording.objects.get()
+    assert recording.status == "failed" and "stopped repeatedly" in recording.error
+    assert recording.audio_deleted_at is not None and not files()

@@ -131,6 +131,10 @@ class Recording(models.Model):
     )
     counselor_confirmed = models.BooleanField(default=False)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker's lease, as for transcripts (jobs.py): refreshed while it transcribes; a
+    # running recording whose heartbeat is older than the lease is requeued by any worker.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]

@@ -13,11 +13,17 @@ from __future__ import annotations
 import io
 import logging
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
@@ -93,7 +99,10 @@ def run_recording_job(recording_id: int) -> str:
 def transcribe_recording(recording_id: int) -> str:
     """Claim, transcribe, store the transcript, delete the audio per policy; the new status."""
     claimed = Recording.objects.filter(pk=recording_id, status=RecordingStatus.QUEUED).update(
-        status=RecordingStatus.RUNNING, progress=0.0
+        status=RecordingStatus.RUNNING,
+        progress=0.0,
+        heartbeat_at=timezone.now(),
+        attempts=F("attempts") + 1,
     )
     if not claimed:
         return "skipped"
@@ -101,7 +110,8 @@ def transcribe_recording(recording_id: int) -> str:
         pk=recording_id
     )
     try:
-        vtt = _transcribe(recording)
+        with _heartbeat(recording.pk):
+            vtt = _transcribe(recording)
         transcript = _store_transcript(recording, vtt)
     except (AudioError, services.UploadError) as exc:
         return _fail(recording, _safe_message(exc))
@@ -117,6 +127,49 @@ def transcribe_recording(recording_id: int) -> str:
     if recording.client.clinic.delete_recordings:
         delete_audio(recording, "policy")
     return "done"
+
+
+@contextmanager
+def _heartbeat(recording_id: int) -> Iterator[None]:
+    """Refresh the lease from a thread while the models work (a chunk can take minutes)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.ALLIANCE_JOB_LEASE_SECONDS / 4):
+                Recording.objects.filter(pk=recording_id, status=RecordingStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, daemon=True, name="alliance-recording-lease")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def recover_stale_recordings(now: datetime | None = None) -> int:
+    """Requeue recordings whose worker died mid-transcription (or fail them after
+    ``ALLIANCE_JOB_MAX_ATTEMPTS``, deleting the audio); how many. A worker hook (apps.py)."""
+    now = now or timezone.now()
+    stale = Recording.objects.filter(
+        status=RecordingStatus.RUNNING,
+        heartbeat_at__lt=now - timedelta(seconds=settings.ALLIANCE_JOB_LEASE_SECONDS),
+    )
+    found = 0
+    for recording in stale.select_related("session__episode__client"):
+        rows = Recording.objects.filter(pk=recording.pk, heartbeat_at=recording.heartbeat_at)
+        if recording.attempts >= settings.ALLIANCE_JOB_MAX_ATTEMPTS:
+            if rows.exists():
+                _fail(recording, "transcription stopped repeatedly; upload the recording again")
+        elif rows.update(status=RecordingStatus.QUEUED, heartbeat_at=now):
+            run_recording_job.enqueue(recording.pk)
+        found += 1
+    return found
 
 
 def _transcribe(recording: Recording) -> str:

@@ -121,7 +121,7 @@ def test_audio_is_kept_encrypted_when_the_clinic_says_so(
     [
         ("empty.wav", b"", "the file is empty"),
         ("notes.mp3", b"WEBVTT\n\nnot audio at all\n" * 10, "this is not a recording"),
-        ("long.wav", b"RIFF" + bytes(2_000_000), "this clinic&#x27;s limit is 1 MB"),
+        ("long.wav", b"RIFF" + bytes(2_000_000), "over this clinic&#x27;s limit of 1 MB"),
     ],
 )
 def test_bad_uploads_are_refused_and_nothing_is_stored(

@@ -67,8 +67,15 @@ def mel_frames(wav: np.ndarray) -> np.ndarray:
 
 def volume_gain(speech: np.ndarray) -> float:
     """Gain that brings speech up to -30 dBFS (never down), as Resemblyzer's ``normalize_volume``."""
-    rms2 = float(np.mean(np.square(speech.astype(np.float64)))) if len(speech) else 0.0
-    if rms2 <= 0:
+    return gain_for_power(
+        float(np.mean(np.square(speech, dtype=np.float64))) if len(speech) else 0.0
+    )
+
+
+def gain_for_power(mean_square: float) -> float:
+    """:func:`volume_gain` from the speech's mean square (summed region by region, so a long
+    recording's speech is never copied into one array)."""
+    if mean_square <= 0:
         return 1.0
-    change = TARGET_DBFS - 10 * np.log10(rms2)
+    change = TARGET_DBFS - 10 * np.log10(mean_square)
     return float(10 ** (change / 20)) if change > 0 else 1.0

@@ -18,7 +18,7 @@ import numpy as np
 
 from alliance.core.audio import AudioError
 from alliance.core.audio.decode import MAX_SECONDS, SAMPLE_RATE, decode
-from alliance.core.audio.features import volume_gain
+from alliance.core.audio.features import gain_for_power
 from alliance.core.audio.speakers import SpeakerEncoder, Windows, cluster, label_at
 from alliance.core.transcripts.encoder import threads_from_environment
 
@@ -80,7 +80,8 @@ class Transcriber:
         regions = speech_regions(audio)
         if not regions:
             raise AudioError(f"{name}: no speech found in the recording")
-        gain = volume_gain(np.concatenate([audio[s:e] for s, e in regions]))
+        power = sum(float(np.dot(audio[s:e], audio[s:e])) for s, e in regions)
+        gain = gain_for_power(power / sum(e - s for s, e in regions))
         windows, words, groups = Windows(), [], chunks(regions, chunk_seconds)
         total = len(audio) / SAMPLE_RATE
         for chunk, (start, end) in zip(groups, bounds(groups, len(audio)), strict=True):

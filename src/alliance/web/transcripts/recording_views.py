@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.core.files.uploadhandler import MemoryFileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -27,12 +27,23 @@ from alliance.web.transcripts.recordings import (
 
 
 class InMemoryUpload(MemoryFileUploadHandler):
-    """Keep the upload in memory whatever its size (up to the clinic's limit, checked first):
-    Django's default would spill large files to a plain temporary file on disk."""
+    """Keep the upload in memory (Django would spill a large file to a plain temporary file on
+    disk), and stop reading as soon as it passes ``limit`` bytes (the clinic's limit)."""
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit, self.received, self.too_large = limit, 0, False
 
     def handle_raw_input(self, *args: Any, **kwargs: Any) -> None:
         super().handle_raw_input(*args, **kwargs)
         self.activated = True
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.too_large = True
+            raise StopUpload(connection_reset=False)
+        return super().receive_data_chunk(raw_data, start)
 
 
 @login_required
@@ -40,15 +51,23 @@ class InMemoryUpload(MemoryFileUploadHandler):
 @require_POST
 @csrf_exempt  # the handler must be set before the body is read; csrf_protect runs next
 def upload(request: AuthenticatedHttpRequest) -> HttpResponse:
-    request.upload_handlers = [InMemoryUpload(request)]
-    return _upload(request)
+    clinic = request.user.clinic
+    limit_mb = clinic.recording_max_mb if clinic is not None else 0
+    handler = InMemoryUpload(request, limit_mb * 1_000_000)
+    request.upload_handlers = [handler]
+    return _upload(request, handler)
 
 
 @csrf_protect
-def _upload(request: AuthenticatedHttpRequest) -> HttpResponse:
+def _upload(request: AuthenticatedHttpRequest, handler: InMemoryUpload) -> HttpResponse:
     session = get_for(
         request, Session, request.POST.get("session"), write=True, action="recording_upload"
     )
+    if handler.too_large:
+        limit = session.episode.client.clinic.recording_max_mb
+        return _error(
+            request, session, f"the recording is over this clinic's limit of {limit:,} MB"
+        )
     upload_file = request.FILES.get("recording")
     if upload_file is None:
         return _error(request, session, "choose a recording to upload")

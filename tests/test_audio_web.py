@@ -70,6 +70,9 @@ def test_recording_is_transcribed_analysed_and_deleted(
     assert not stored.startswith(b"RIFF") and fernet().decrypt(stored) == dialogue_wav
     page = logged_in(world.counselor).get(response.url).content.decode()
     assert "Waiting for transcription" in page and "<progress" in page
+    sessions = reverse("dashboard:sessions", args=[world.own.pk])
+    listed = logged_in(world.counselor).get(sessions).content.decode()
+    assert response.url in listed and "Upload recording" in listed
 
     run_worker()  # transcribes, stores the transcript, then analyses it
     recording.refresh_from_db()

@@ -264,3 +264,13 @@ def confirm_counselor(recording: Recording, speaker: str) -> bool:
     )
     transaction.on_commit(lambda: enqueue_analysis(transcript.pk))
     return True
+
+
+def open_recordings(sessions: Any) -> list[Recording]:
+    """Recordings of these sessions not yet a transcript (waiting, running or failed), for the
+    sessions page; one query."""
+    return list(
+        Recording.objects.filter(session__in=sessions, transcript__isnull=True)
+        .select_related("session")
+        .order_by("uploaded_at", "id")
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -76,17 +77,22 @@ def store_recording(session: Session, user: User, data: bytes, filename: str) ->
     check_upload(session, len(data), data[:12])
     name = f"{secrets.token_hex(16)}.audio.fernet"
     target = recordings_dir() / name
-    target.write_bytes(fernet().encrypt(data))
-    target.chmod(0o600)
-    with transaction.atomic():
-        recording = Recording.objects.create(
-            session=session,
-            uploaded_by=user,
-            filename=services.short_filename(filename),
-            size_bytes=len(data),
-            audio_path=name,
-        )
-        transaction.on_commit(lambda: run_recording_job.enqueue(recording.pk))
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(fernet().encrypt(data))
+    try:
+        with transaction.atomic():
+            recording = Recording.objects.create(
+                session=session,
+                uploaded_by=user,
+                filename=services.short_filename(filename),
+                size_bytes=len(data),
+                audio_path=name,
+            )
+            transaction.on_commit(lambda: run_recording_job.enqueue(recording.pk))
+    except BaseException:  # no row, no file: an orphan would hold audio nobody can delete
+        target.unlink(missing_ok=True)
+        raise
     return recording
 
 

@@ -10,6 +10,7 @@ import typer
 
 from alliance.cli import alerts as _alerts
 from alliance.cli import ask as _ask
+from alliance.cli import audio as _audio
 from alliance.cli import audit as _audit
 from alliance.cli import export as _export
 from alliance.cli import imports as _imports
@@ -37,6 +38,7 @@ for _module in (
     _alerts,
     _outcomes,
     _transcripts,
+    _audio,
     _web,
     _operators,
     _audit,

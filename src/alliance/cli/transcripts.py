@@ -81,16 +81,14 @@ def analyze(
     ] = False,
 ) -> None:
     """Code a session transcript's counselor skills and client talk, with metrics."""
+    from alliance.cli.audio import read_any
     from alliance.core.transcripts import report
     from alliance.core.transcripts.analysis import analyze_all
     from alliance.core.transcripts.encoder import DIALOGUE_TOKENS, get_encoder
-    from alliance.core.transcripts.readers import read_transcripts
 
     with clean_errors():
         transcripts = [
-            t
-            for f in files
-            for t in read_transcripts(f, input_format.value if input_format else None)
+            t for f in files for t in read_any(f, input_format.value if input_format else None)
         ]
         many = len(transcripts) > 1
         fmt = format or (OutFormat.csv if many else OutFormat.text)
@@ -181,7 +179,10 @@ def models(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is None:
         from alliance.core.transcripts.cards import render_cards
 
+        from alliance.core.audio.models import render_cards as audio_cards
+
         typer.echo(render_cards(frozenset({RESEARCH}) if research_enabled() else frozenset()))
+        typer.echo(audio_cards())
 
 
 def _opt_in(pack: str) -> None:

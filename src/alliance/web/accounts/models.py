@@ -32,6 +32,14 @@ class Clinic(models.Model):
         default="admin,supervisor",
         help_text="Comma-separated roles that must sign in with a second factor (clinic policy).",
     )
+    recording_max_mb = models.PositiveIntegerField(
+        default=200,
+        help_text="Largest session recording a counselor may upload, in MB (clinic setting).",
+    )
+    delete_recordings = models.BooleanField(
+        default=True,
+        help_text="Delete a recording's audio as soon as its transcript exists (clinic policy).",
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -30,6 +30,7 @@ CLIENT_PATHS = {
     "measureplanitem": "episode__client",
     "alert": "client",
     "transcript": "session__episode__client",
+    "recording": "session__episode__client",
 }
 
 _MAX_ID = 2**63  # ids beyond a bigint are unknown, not a database error

@@ -30,6 +30,7 @@ from alliance.web.dashboard.summaries import (
 )
 from alliance.web.dashboard.worklist import PERIODS, completion, pending_sessions, work_items
 from alliance.web.transcripts.forms import UploadForm
+from alliance.web.transcripts.recordings import open_recordings
 from alliance.web.transcripts.services import transcripts_by_session
 from alliance.web.transcripts.summaries import NO_SKILLS, client_skill_series, counselor_skills
 
@@ -117,6 +118,7 @@ def sessions_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     context = _client_context(request, pk, request.GET.get("episode"))
     prefetch_related_objects(context["sessions"], measures_of_sessions())
     context["transcripts"] = transcripts_by_session(context["sessions"])
+    context["recordings"] = open_recordings(context["sessions"])
     context["upload_form"] = UploadForm()
     return render(request, "dashboard/sessions.html", context)
 

@@ -121,3 +121,60 @@ def research_pack_on(clinic_id: int | None) -> bool:
     if clinic_id is None:
         return False
     return ClinicTranscripts.objects.filter(clinic_id=clinic_id, research_pack=True).exists()
+
+
+class RecordingStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for transcription"
+    RUNNING = "running", "Being transcribed"
+    DONE = "done", "Transcribed"
+    FAILED = "failed", "Transcription failed"
+
+
+class Recording(models.Model):
+    """An uploaded session recording on its way to a transcript (``recordings.py``).
+
+    The audio is a Fernet-encrypted file in the web data dir (``audio_path``) while it exists;
+    by clinic policy it is deleted as soon as the transcript exists, or when transcription
+    fails. The speakers' labels are the ones written into the transcript (``Speaker 1``...)."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="recordings")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    filename = EncryptedTextField(blank=True, default="")
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    audio_path = models.CharField(max_length=200, blank=True, default="")  # a random name
+    audio_deleted_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=RecordingStatus.choices, default=RecordingStatus.QUEUED
+    )
+    progress = models.FloatField(default=0.0)  # share of the audio transcribed, 0..1
+    error = models.TextField(blank=True, default="")  # our own messages; never what was said
+    transcript = models.OneToOneField(
+        Transcript, null=True, blank=True, on_delete=models.SET_NULL, related_name="recording"
+    )
+    counselor_confirmed = models.BooleanField(default=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker's lease, as for transcripts (jobs.py): refreshed while it transcribes; a
+    # running recording whose heartbeat is older than the lease is requeued by any worker.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Recording #{self.pk}"
+
+    @property
+    def client(self) -> Any:
+        return self.session.episode.client
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (RecordingStatus.QUEUED, RecordingStatus.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.progress)

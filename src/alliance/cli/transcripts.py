@@ -177,9 +177,8 @@ models_app = typer.Typer(
 def models(ctx: typer.Context) -> None:
     """Show both model packs (state, terms) and their cards (data, licence, metrics, limits)."""
     if ctx.invoked_subcommand is None:
-        from alliance.core.transcripts.cards import render_cards
-
         from alliance.core.audio.models import render_cards as audio_cards
+        from alliance.core.transcripts.cards import render_cards
 
         typer.echo(render_cards(frozenset({RESEARCH}) if research_enabled() else frozenset()))
         typer.echo(audio_cards())

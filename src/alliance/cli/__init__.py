@@ -16,6 +16,7 @@ from alliance.cli import operations as _operations
 from alliance.cli import operators as _operators
 from alliance.cli import outcomes as _outcomes
 from alliance.cli import scoring as _scoring
+from alliance.cli import tokens as _tokens
 from alliance.cli import transcripts as _transcripts
 from alliance.cli import web as _web
 
@@ -38,6 +39,7 @@ for _module in (
     _operators,
     _audit,
     _operations,
+    _tokens,
 ):
     _module.register(app)
 

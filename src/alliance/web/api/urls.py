@@ -1,0 +1,16 @@
+"""The token page (account area) and the REST API under /api/v1/."""
+
+from django.urls import path
+
+from alliance.web.api import views
+from alliance.web.api.endpoints import api
+
+app_name = "api"
+
+urlpatterns = [
+    path("accounts/tokens/", views.tokens, name="tokens"),
+    path("accounts/tokens/<int:pk>/revoke/", views.revoke_view, name="token_revoke"),
+]
+
+#: Mounted by the project's URL map beside ``urlpatterns`` (ninja brings its own namespace).
+api_urls = path("api/v1/", api.urls)

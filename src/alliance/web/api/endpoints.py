@@ -7,6 +7,7 @@ read is 403. Every call is audited, under the pages' action names where the API 
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
@@ -57,6 +58,11 @@ api = NinjaAPI(
 #: know them).
 ERRORS: dict[int, Any] = {401: Error, 404: Error, 422: Error, 429: Error}
 WRITE_ERRORS: dict[int, Any] = {**ERRORS, 403: Error, 409: Error}
+#: The measures the outcomes summary accepts: the outcomes page's choices (bundled, so fixed).
+#: Ids are bigints; a larger one in a filter is invalid (422), not a database overflow.
+MAX_ID = 2**63 - 1
+OUTCOME_MEASURES = [key for key, _ in outcome_choices(registry())]
+OUTCOME_PATTERN = "^(" + "|".join(map(re.escape, OUTCOME_MEASURES)) + ")$"
 
 
 @api.exception_handler(RateLimited)
@@ -224,7 +230,7 @@ def list_alerts(
     request: HttpRequest,
     params: Query[PageParams],
     status: Literal["open", "acknowledged", "resolved"] | None = None,
-    client_id: int | None = None,
+    client_id: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> dict[str, Any]:
     """Alerts on the clients the owner may read, newest first (``status`` and ``client_id``
     narrow it; a hidden client's id simply lists nothing)."""
@@ -263,14 +269,14 @@ def acknowledge_alert(request: HttpRequest, alert_id: int, body: AckIn) -> Any:
 @api.get("/outcomes/summary", response={200: OutcomesSummary, **ERRORS}, tags=["outcomes"])
 def outcomes_summary(
     request: HttpRequest,
-    instrument: str = DEFAULT_INSTRUMENT,
+    instrument: str = Query(DEFAULT_INSTRUMENT, pattern=OUTCOME_PATTERN),
     days: int = Query(DEFAULT_DAYS, ge=1, le=3660),
 ) -> dict[str, Any]:
     """Change and recovery on ``instrument`` over the episodes closed in the last ``days``
     among the clients the owner may read (the outcomes page's numbers, from the core)."""
     user = staff(request).user
     reg = registry()
-    if instrument not in {key for key, _ in outcome_choices(reg)}:
+    if instrument not in OUTCOME_MEASURES:
         record(request, "outcomes_view", object_type="outcomes", outcome="refused")
         raise HttpError(422, "unknown outcome measure")
     until = timezone.localdate()

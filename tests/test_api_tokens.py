@@ -201,3 +201,34 @@ def test_the_token_page_creates_shows_once_and_revokes(world: World) -> None:
     assert too_long.status_code == 400
     actions = set(AuditEvent.objects.filter(user=world.counselor).values_list("action", flat=True))
     assert {"token_create", "token_revoke"} <= actions
+
+
+def test_the_tokens_command_creates_lists_and_revokes(world: World) -> None:
+    from typer.testing import CliRunner
+
+    from alliance.cli import app
+
+    runner = CliRunner()
+    made = runner.invoke(app, ["tokens", "create", "couns_a", "--scope", "write", "--name", "ehr"])
+    assert made.exit_code == 0, made.output
+    secret = made.stdout.splitlines()[0]
+    assert secret.startswith("alliance_")
+    assert bearer(secret).get("/api/v1/clients").status_code == 200
+    token = ApiToken.objects.get(owner=world.counselor)
+    assert token.scope == "write" and token.name == "ehr"
+    listed = runner.invoke(app, ["tokens", "list", "couns_a"]).stdout
+    assert f"{token.pk}\tcouns_a\t{token.prefix}…\twrite\tactive" in listed
+    assert secret not in listed
+    assert runner.invoke(app, ["tokens", "revoke", str(token.pk)]).exit_code == 0
+    assert bearer(secret).get("/api/v1/clients").status_code == 401
+    again = runner.invoke(app, ["tokens", "revoke", str(token.pk)])
+    assert again.exit_code == 2 and "already revoked" in again.output
+    bad = runner.invoke(app, ["tokens", "create", "couns_a", "--scope", "admin"])
+    assert bad.exit_code == 2 and "scope must be one of read, write" in bad.output
+    too_long = runner.invoke(
+        app, ["tokens", "create", "couns_a", "--scope", "read", "--expires-days", "9999"]
+    )
+    assert too_long.exit_code == 2 and "1 to 365 days" in too_long.output
+    assert runner.invoke(app, ["tokens", "create", "nobody", "--scope", "read"]).exit_code == 2
+    audited = AuditEvent.objects.filter(action__in=["token_create", "token_revoke"], user=None)
+    assert audited.filter(clinic_id_ref=world.clinic.pk).count() == 2

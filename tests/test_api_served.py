@@ -5,15 +5,19 @@ operation from the API's own OpenAPI schema, with no server error allowed."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+
+from alliance.web.api.services import WINDOW_SECONDS
 
 from .served_app import own_database, served
 
@@ -107,6 +111,20 @@ def test_a_cli_token_reads_its_caseload_and_not_another_clinics(
     )
     status, summary = call(f"{url}/api/v1/outcomes/summary?instrument=phq9", secret)
     assert status == 200 and summary["summary"]["episodes"] == 1
+
+
+def test_the_rate_limit_holds_across_server_processes(tmp_path: Path) -> None:
+    """Two server processes on one port share each token's count (it lives in the database):
+    of 30 concurrent calls exactly the limit's 10 get through, the rest get 429."""
+    setup = f"from pathlib import Path\nHOME = Path({str(tmp_path)!r})\n" + SETUP
+    settings = {"ALLIANCE_API_RATE_LIMIT": "10", "ALLIANCE_SERVER_PROCESSES": "2"}
+    with own_database(tmp_path) as database, served(tmp_path, database, setup, **settings) as url:
+        secret = (tmp_path / "api_user.token").read_text()
+        if time.time() % WINDOW_SECONDS > WINDOW_SECONDS - 15:  # keep the burst in one window
+            time.sleep(WINDOW_SECONDS - time.time() % WINDOW_SECONDS + 0.5)
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            codes = list(pool.map(lambda _: call(f"{url}/api/v1/clients", secret)[0], range(30)))
+    assert sorted(codes) == [200] * 10 + [429] * 20, codes
 
 
 #: Examples per operation: enough to reach every parameter's edges, within about a minute here.

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -80,15 +81,18 @@ def count_call(token: ApiToken) -> int | None:
     under the limit, else the seconds until the window ends (for ``Retry-After``).
 
     One UPDATE both starts a new window and counts in the current one, so processes serving
-    the same token at once each add exactly one call."""
+    the same token at once each add exactly one call; the row stays locked until this call has
+    read its own count back, so exactly the limit's worth of calls get through."""
     now = time.time()
     window = int(now // WINDOW_SECONDS)
-    ApiToken.objects.filter(pk=token.pk).update(
-        window_calls=Case(When(window=window, then=F("window_calls") + 1), default=Value(1)),
-        window=window,
-        last_used_at=timezone.now(),
-    )
-    calls = ApiToken.objects.filter(pk=token.pk).values_list("window_calls", flat=True).first()
+    rows = ApiToken.objects.filter(pk=token.pk)
+    with transaction.atomic():
+        rows.update(
+            window_calls=Case(When(window=window, then=F("window_calls") + 1), default=Value(1)),
+            window=window,
+            last_used_at=timezone.now(),
+        )
+        calls = rows.values_list("window_calls", flat=True).first()
     if calls is not None and calls > settings.ALLIANCE_API_RATE_LIMIT:
         return max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
     return None

@@ -11,17 +11,16 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Status
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import HttpError
 
 from alliance.web.alerts.models import Alert
 from alliance.web.alerts.services import acknowledge
-from alliance.web.api import actions
-from alliance.web.api.auth import RateLimited, TokenAuth, WriteScopeRequired, require_write, staff
+from alliance.web.api import actions, handlers
+from alliance.web.api.auth import TokenAuth, require_write, staff
 from alliance.web.api.schemas import (
     AckIn,
     AdministrationPage,
@@ -53,43 +52,17 @@ api = NinjaAPI(
     urls_namespace="api_v1",
     docs_url=None,  # the interactive docs load scripts from a CDN, which the CSP forbids
 )
+handlers.install(api)
 
 #: The answers every operation may give besides its 200 (declared, so clients and the fuzz test
 #: know them).
 ERRORS: dict[int, Any] = {401: Error, 404: Error, 422: Error, 429: Error}
 WRITE_ERRORS: dict[int, Any] = {**ERRORS, 403: Error, 409: Error}
-#: The measures the outcomes summary accepts: the outcomes page's choices (bundled, so fixed).
 #: Ids are bigints; a larger one in a filter is invalid (422), not a database overflow.
 MAX_ID = 2**63 - 1
+#: The measures the outcomes summary accepts: the outcomes page's choices (bundled, so fixed).
 OUTCOME_MEASURES = [key for key, _ in outcome_choices(registry())]
 OUTCOME_PATTERN = "^(" + "|".join(map(re.escape, OUTCOME_MEASURES)) + ")$"
-
-
-@api.exception_handler(RateLimited)
-def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
-    response = api.create_response(request, {"detail": "rate limit reached"}, status=429)
-    response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-@api.exception_handler(WriteScopeRequired)
-def write_scope(request: HttpRequest, exc: WriteScopeRequired) -> HttpResponse:
-    return api.create_response(request, {"detail": "this token is read only"}, status=403)
-
-
-@api.exception_handler(PermissionDenied)
-def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return api.create_response(request, {"detail": "read only"}, status=403)
-
-
-@api.exception_handler(ValidationError)
-def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    """Bad parameters: 422, audited (no values, which may be anything a caller sent)."""
-    record(
-        request, actions.REFUSED, object_type="api", object_id=request.path[:40], outcome="refused"
-    )
-    errors = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors]
-    return api.create_response(request, {"detail": errors}, status=422)
 
 
 def page(

@@ -125,7 +125,8 @@ def test_expired_revoked_unknown_and_missing_tokens_are_refused(world: World) ->
     ApiToken.objects.filter(pk=revoked.token.pk).update(revoked_at=timezone.now())
     for secret in (expired.secret, revoked.secret, "alliance_not-a-real-token", "x"):
         assert bearer(secret).get("/api/v1/clients").status_code == 401
-    assert HttpClient().get("/api/v1/clients").status_code == 401
+    missing = HttpClient().get("/api/v1/clients")
+    assert missing.status_code == 401 and missing["WWW-Authenticate"].startswith("Bearer")
     # A session cookie is not an API credential.
     assert logged_in(world.counselor).get("/api/v1/clients").status_code == 401
     refused = AuditEvent.objects.filter(action="api_auth", outcome="denied")

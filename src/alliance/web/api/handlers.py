@@ -39,7 +39,10 @@ def install(api: NinjaAPI, error: ErrorBody = json_error) -> None:
         return error(api, request, 404, "not found")
 
     def http_error(request: HttpRequest, exc: Any) -> HttpResponse:
-        return error(api, request, exc.status_code, str(exc))
+        response = error(api, request, exc.status_code, str(exc))
+        if exc.status_code == 401:  # RFC 6750: say which credentials would do
+            response["WWW-Authenticate"] = 'Bearer realm="alliance"'
+        return response
 
     def invalid(request: HttpRequest, exc: Any) -> HttpResponse:
         """Bad parameters: 422, audited (without the values, which may be anything)."""

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from alliance.web.alerts.models import Alert
 from alliance.web.api.models import ApiToken
-from alliance.web.api.services import create_token, digest
+from alliance.web.api.services import BAD_TOKENS_PER_WINDOW, create_token, digest
 from alliance.web.audit.models import AuditEvent
 
 from .web_fixtures import World, logged_in
@@ -152,6 +152,8 @@ def test_the_rate_limit_answers_429_with_retry_after(
     assert limited.status_code == 429 and 1 <= int(limited["Retry-After"]) <= 61
     other = bearer(secret_for(world, "supervisor"))
     assert other.get("/api/v1/clients").status_code == 200  # counted per token
+    limited_rows = AuditEvent.objects.filter(action="api_auth", outcome="rate_limited")
+    assert limited_rows.count() == 1  # one row per window, not one per refused call
     assert ApiToken.objects.filter(owner=world.counselor).get().last_used_at is not None
 
 
@@ -233,3 +235,16 @@ def test_the_tokens_command_creates_lists_and_revokes(world: World) -> None:
     assert runner.invoke(app, ["tokens", "create", "nobody", "--scope", "read"]).exit_code == 2
     audited = AuditEvent.objects.filter(action__in=["token_create", "token_revoke"], user=None)
     assert audited.filter(clinic_id_ref=world.clinic.pk).count() == 2
+
+
+def test_an_address_sending_many_bad_tokens_gets_429_and_stops_filling_the_audit_trail(
+    world: World,
+) -> None:
+    http = bearer("alliance_guessed-token")
+    codes = [http.get("/api/v1/clients").status_code for _ in range(BAD_TOKENS_PER_WINDOW + 5)]
+    assert codes == [401] * BAD_TOKENS_PER_WINDOW + [429] * 5
+    rows = AuditEvent.objects.filter(action="api_auth")
+    assert rows.filter(outcome="denied").count() == BAD_TOKENS_PER_WINDOW
+    assert rows.filter(outcome="too_many_refused").count() == 1
+    # A valid token from the same address still works: only refusals are counted.
+    assert bearer(secret_for(world)).get("/api/v1/clients").status_code == 200

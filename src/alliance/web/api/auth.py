@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from alliance.web.accounts.http import AuthenticatedHttpRequest
 from alliance.web.api import actions
 from alliance.web.api.models import ApiToken, Scope
-from alliance.web.api.services import count_call, find
-from alliance.web.audit.log import record
+from alliance.web.api.services import (
+    BAD_TOKEN_WINDOW_SECONDS,
+    BAD_TOKENS_PER_WINDOW,
+    count_call,
+    count_refusal,
+    find,
+    retry_after,
+)
+from alliance.web.audit.log import client_ip, record
 
 
 class RateLimited(Exception):
@@ -32,20 +40,33 @@ class WriteScopeRequired(Exception):
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        """The usable token (audited as ``denied`` otherwise); counts the call."""
+        """The usable token, counted against ``ALLIANCE_API_RATE_LIMIT`` (429 past it); else
+        None (401), audited as ``denied``."""
         found = find(token)
         if found is None or not found.is_usable or not found.owner.is_active:
-            object_id: Any = found.pk if found is not None else ""
-            record(
-                request, actions.AUTH, object_type="apitoken", object_id=object_id, outcome="denied"
-            )
+            _refuse(request, found)
             return None
         request.user = found.owner
-        wait = count_call(found)
-        if wait is not None:
-            record(request, actions.AUTH, found, outcome="rate_limited")
-            raise RateLimited(wait)
+        calls = count_call(found)
+        limit = settings.ALLIANCE_API_RATE_LIMIT
+        if calls > limit:
+            if calls == limit + 1:  # one audit row per window, however hard it tries
+                record(request, actions.AUTH, found, outcome="rate_limited")
+            raise RateLimited(retry_after(found))
         return found
+
+
+def _refuse(request: HttpRequest, found: ApiToken | None) -> None:
+    """401 for a refused token, audited; past ``BAD_TOKENS_PER_WINDOW`` from one address, 429
+    (one audit row saying so, then none for the rest of the window)."""
+    count = count_refusal(client_ip(request))
+    if count <= BAD_TOKENS_PER_WINDOW:
+        object_id: Any = found.pk if found is not None else ""
+        record(request, actions.AUTH, object_type="apitoken", object_id=object_id, outcome="denied")
+        return None
+    if count == BAD_TOKENS_PER_WINDOW + 1:
+        record(request, actions.AUTH, object_type="apitoken", outcome="too_many_refused")
+    raise RateLimited(BAD_TOKEN_WINDOW_SECONDS)
 
 
 def staff(request: HttpRequest) -> AuthenticatedHttpRequest:

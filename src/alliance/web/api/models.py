@@ -33,10 +33,6 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
-    #: The fixed rate-limit window (seconds since the epoch // window length) and the calls
-    #: counted in it; kept in the database so every server process shares one count.
-    window = models.BigIntegerField(default=0)
-    window_calls = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

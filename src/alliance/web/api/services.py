@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import math
 import secrets
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from alliance.web.accounts.models import User
+from alliance.web.accounts.models import Throttle, User
 from alliance.web.api.models import ApiToken, Scope
 
 #: Every token starts with this, so a leaked one is recognisable (e.g. by secret scanners).
@@ -23,6 +21,13 @@ SHOWN = len(TOKEN_PREFIX) + 6
 DEFAULT_DAYS = 90
 #: The rate limit counts calls per token in fixed windows of this many seconds.
 WINDOW_SECONDS = 60
+
+
+#: Refused tokens one address may send per window before it gets 429 (and no more audit rows):
+#: tokens are unguessable, so only a broken or hostile client sends many, and the bound keeps it
+#: from filling the audit trail (the feedback links' rule, ``feedback.services._budget``).
+BAD_TOKENS_PER_WINDOW = 20
+BAD_TOKEN_WINDOW_SECONDS = 600
 
 
 class TokenError(ValueError):
@@ -76,23 +81,27 @@ def revoke(token: ApiToken) -> bool:
     return done == 1
 
 
-def count_call(token: ApiToken) -> int | None:
-    """Count one call against the token's fixed window and mark it used. Returns None while
-    under the limit, else the seconds until the window ends (for ``Retry-After``).
+def count_call(token: ApiToken) -> int:
+    """Count one call in the token's window, mark the token used, and return the count.
 
-    One UPDATE both starts a new window and counts in the current one, so processes serving
-    the same token at once each add exactly one call; the row stays locked until this call has
-    read its own count back, so exactly the limit's worth of calls get through."""
-    now = time.time()
-    window = int(now // WINDOW_SECONDS)
-    rows = ApiToken.objects.filter(pk=token.pk)
-    with transaction.atomic():
-        rows.update(
-            window_calls=Case(When(window=window, then=F("window_calls") + 1), default=Value(1)),
-            window=window,
-            last_used_at=timezone.now(),
-        )
-        calls = rows.values_list("window_calls", flat=True).first()
-    if calls is not None and calls > settings.ALLIANCE_API_RATE_LIMIT:
-        return max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
-    return None
+    The count is the app's database ``Throttle`` (the login and link limits' counter), so every
+    server process shares it, and each concurrent call gets its own number."""
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return Throttle.hit(_window_key(token), WINDOW_SECONDS)
+
+
+def retry_after(token: ApiToken) -> int:
+    """Seconds until the token's current window ends (for ``Retry-After``)."""
+    key = _window_key(token)
+    started = Throttle.objects.filter(key=key).values_list("window_start", flat=True).first()
+    ends = (started or timezone.now()) + datetime.timedelta(seconds=WINDOW_SECONDS)
+    return max(1, math.ceil((ends - timezone.now()).total_seconds()))
+
+
+def _window_key(token: ApiToken) -> str:
+    return f"api-token:{token.pk}"
+
+
+def count_refusal(ip: str | None) -> int:
+    """Count one refused token from ``ip``; the caller compares with ``BAD_TOKENS_PER_WINDOW``."""
+    return Throttle.hit(f"api-refused:{ip or 'unknown'}", BAD_TOKEN_WINDOW_SECONDS)

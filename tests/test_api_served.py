@@ -68,6 +68,10 @@ for name, scope in (("api_user", "write"), ("api_other", "write")):
 """
 
 
+#: The fuzzer makes hundreds of calls, some with invalid tokens on purpose (they must get 401).
+UNLIMITED = {"ALLIANCE_API_RATE_LIMIT": "100000", "ALLIANCE_API_REFUSED_PER_ADDRESS": "100000"}
+
+
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The served app's URL and its home (tokens and ids written there by SETUP)."""
@@ -75,7 +79,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     setup = f"from pathlib import Path\nHOME = Path({str(home)!r})\n" + SETUP
     with (
         own_database(home) as database,
-        served(home, database, setup, ALLIANCE_API_RATE_LIMIT="100000") as url,
+        served(home, database, setup, **UNLIMITED) as url,
     ):
         yield url, home
 

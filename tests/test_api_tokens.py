@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from alliance.web.alerts.models import Alert
 from alliance.web.api.models import ApiToken
-from alliance.web.api.services import BAD_TOKENS_PER_WINDOW, create_token, digest
+from alliance.web.api.services import create_token, digest
 from alliance.web.audit.models import AuditEvent
 
 from .web_fixtures import World, logged_in
@@ -238,13 +238,14 @@ def test_the_tokens_command_creates_lists_and_revokes(world: World) -> None:
 
 
 def test_an_address_sending_many_bad_tokens_gets_429_and_stops_filling_the_audit_trail(
-    world: World,
+    world: World, settings: pytest.FixtureRequest
 ) -> None:
+    bound = settings.ALLIANCE_API_REFUSED_PER_ADDRESS = 5  # type: ignore[attr-defined]
     http = bearer("alliance_guessed-token")
-    codes = [http.get("/api/v1/clients").status_code for _ in range(BAD_TOKENS_PER_WINDOW + 5)]
-    assert codes == [401] * BAD_TOKENS_PER_WINDOW + [429] * 5
+    codes = [http.get("/api/v1/clients").status_code for _ in range(bound + 5)]
+    assert codes == [401] * bound + [429] * 5
     rows = AuditEvent.objects.filter(action="api_auth")
-    assert rows.filter(outcome="denied").count() == BAD_TOKENS_PER_WINDOW
+    assert rows.filter(outcome="denied").count() == bound
     assert rows.filter(outcome="too_many_refused").count() == 1
     # A valid token from the same address still works: only refusals are counted.
     assert bearer(secret_for(world)).get("/api/v1/clients").status_code == 200

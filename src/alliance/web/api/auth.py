@@ -17,7 +17,6 @@ from alliance.web.api import actions
 from alliance.web.api.models import ApiToken, Scope
 from alliance.web.api.services import (
     BAD_TOKEN_WINDOW_SECONDS,
-    BAD_TOKENS_PER_WINDOW,
     count_call,
     count_refusal,
     find,
@@ -57,14 +56,15 @@ class TokenAuth(HttpBearer):
 
 
 def _refuse(request: HttpRequest, found: ApiToken | None) -> None:
-    """401 for a refused token, audited; past ``BAD_TOKENS_PER_WINDOW`` from one address, 429
-    (one audit row saying so, then none for the rest of the window)."""
+    """401 for a refused token, audited; past ``ALLIANCE_API_REFUSED_PER_ADDRESS`` from one
+    address, 429 (one audit row saying so, then none for the rest of the window)."""
     count = count_refusal(client_ip(request))
-    if count <= BAD_TOKENS_PER_WINDOW:
+    bound = settings.ALLIANCE_API_REFUSED_PER_ADDRESS
+    if count <= bound:
         object_id: Any = found.pk if found is not None else ""
         record(request, actions.AUTH, object_type="apitoken", object_id=object_id, outcome="denied")
         return None
-    if count == BAD_TOKENS_PER_WINDOW + 1:
+    if count == bound + 1:
         record(request, actions.AUTH, object_type="apitoken", outcome="too_many_refused")
     raise RateLimited(BAD_TOKEN_WINDOW_SECONDS)
 

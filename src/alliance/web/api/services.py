@@ -23,10 +23,7 @@ DEFAULT_DAYS = 90
 WINDOW_SECONDS = 60
 
 
-#: Refused tokens one address may send per window before it gets 429 (and no more audit rows):
-#: tokens are unguessable, so only a broken or hostile client sends many, and the bound keeps it
-#: from filling the audit trail (the feedback links' rule, ``feedback.services._budget``).
-BAD_TOKENS_PER_WINDOW = 20
+#: The window in which ``ALLIANCE_API_REFUSED_PER_ADDRESS`` refused tokens are counted.
 BAD_TOKEN_WINDOW_SECONDS = 600
 
 
@@ -103,5 +100,9 @@ def _window_key(token: ApiToken) -> str:
 
 
 def count_refusal(ip: str | None) -> int:
-    """Count one refused token from ``ip``; the caller compares with ``BAD_TOKENS_PER_WINDOW``."""
+    """Count one refused token from ``ip`` in its window, and return the count.
+
+    Tokens are unguessable, so only a broken or hostile client sends many; past
+    ``ALLIANCE_API_REFUSED_PER_ADDRESS`` the caller answers 429 and stops auditing them, so they
+    cannot fill the audit trail (the feedback links' rule, ``feedback.services._budget``)."""
     return Throttle.hit(f"api-refused:{ip or 'unknown'}", BAD_TOKEN_WINDOW_SECONDS)

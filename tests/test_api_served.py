@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.generation.modes import GenerationMode
 
 from alliance.web.api.services import WINDOW_SECONDS
 
@@ -131,8 +132,11 @@ def test_the_rate_limit_holds_across_server_processes(tmp_path: Path) -> None:
     assert sorted(codes) == [200] * 10 + [429] * 20, codes
 
 
-#: Examples per operation: enough to reach every parameter's edges, within about a minute here.
-EXAMPLES = 25
+#: Examples per operation: schema-valid calls (answered as documented) and invalid ones
+#: (refused with a 4xx); enough to reach every parameter's edges within about a minute here.
+EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 10}
+#: Each served OpenAPI schema, and how many operations it has at least.
+SCHEMAS = {"/api/v1/openapi.json": 11}
 
 
 def test_fuzzed_calls_never_get_a_server_error(api_server: tuple[str, Path]) -> None:
@@ -141,20 +145,24 @@ def test_fuzzed_calls_never_get_a_server_error(api_server: tuple[str, Path]) -> 
     hypothesis directly (schemathesis' pytest loader does not run on pytest 9)."""
     url, home = api_server
     secret = (home / "api_user.token").read_text()
-    schema = schemathesis.openapi.from_url(f"{url}/api/v1/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 11
+    for path, expected in SCHEMAS.items():
+        schema = schemathesis.openapi.from_url(url + path)
+        operations = [result.ok() for result in schema.get_all_operations()]
+        assert len(operations) >= expected, path
+        for operation in operations:
+            for mode, examples in EXAMPLES.items():
+                fuzz(operation, mode, examples, secret)
 
-    for operation in operations:
 
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def check(case: Any) -> None:
-            case.call_and_validate(headers={"Authorization": f"Bearer {secret}"}, timeout=30)
+def fuzz(operation: Any, mode: GenerationMode, examples: int, secret: str) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case: Any) -> None:
+        case.call_and_validate(headers={"Authorization": f"Bearer {secret}"}, timeout=30)
 
-        check()
+    check()

@@ -249,3 +249,11 @@ def test_an_address_sending_many_bad_tokens_gets_429_and_stops_filling_the_audit
     assert rows.filter(outcome="too_many_refused").count() == 1
     # A valid token from the same address still works: only refusals are counted.
     assert bearer(secret_for(world)).get("/api/v1/clients").status_code == 200
+
+
+def test_where_two_factor_is_required_the_token_page_waits_for_it(world: World) -> None:
+    world.clinic.two_factor_roles = "counselor"
+    world.clinic.save()
+    page = logged_in(world.counselor).post("/accounts/tokens/", {"scope": "write", "days": "30"})
+    assert page.status_code == 302 and "/accounts/two-factor/enrol/" in page["Location"]
+    assert not ApiToken.objects.exists()

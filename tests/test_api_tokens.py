@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
@@ -15,8 +16,9 @@ from alliance.web.alerts.models import Alert
 from alliance.web.api.models import ApiToken
 from alliance.web.api.services import create_token, digest
 from alliance.web.audit.models import AuditEvent
+from alliance.web.clinic.services import create_client
 
-from .web_fixtures import World, logged_in
+from .web_fixtures import World, logged_in, risk_alert
 
 pytestmark = pytest.mark.web
 
@@ -257,3 +259,14 @@ def test_where_two_factor_is_required_the_token_page_waits_for_it(world: World) 
     page = logged_in(world.counselor).post("/accounts/tokens/", {"scope": "write", "days": "30"})
     assert page.status_code == 302 and "/accounts/two-factor/enrol/" in page["Location"]
     assert not ApiToken.objects.exists()
+
+
+def test_a_page_of_clients_or_alerts_costs_the_same_few_queries_however_long(
+    world: World, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(20):
+        risk_alert(create_client(world.clinic, world.counselor, f"Client {n}"))
+    http = bearer(secret_for(world))
+    for url in ("/api/v1/clients?limit=200", "/api/v1/alerts?limit=200"):
+        with django_assert_max_num_queries(18):  # token, rate count, audit event, page
+            assert len(http.get(url).json()["items"]) == 21

@@ -11,6 +11,7 @@ import typer
 from alliance.cli import alerts as _alerts
 from alliance.cli import ask as _ask
 from alliance.cli import audit as _audit
+from alliance.cli import export as _export
 from alliance.cli import instruments as _instruments
 from alliance.cli import operations as _operations
 from alliance.cli import operators as _operators
@@ -40,6 +41,7 @@ for _module in (
     _audit,
     _operations,
     _tokens,
+    _export,
 ):
     _module.register(app)
 

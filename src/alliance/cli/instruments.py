@@ -6,8 +6,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 
-from alliance.cli._common import DataDirOption, JsonOption, clean_errors, echo_lines, print_json
+from alliance.cli._common import (
+    DataDirOption,
+    JsonOption,
+    clean_errors,
+    echo_lines,
+    fail,
+    print_json,
+)
 from alliance.core.instruments import Instrument
 from alliance.core.registry import Registry
 
@@ -141,3 +149,75 @@ def add_text(
     with clean_errors():
         instrument = Registry(data_dir).add_text(instrument_id, file)
     typer.echo(f"{instrument.id}: stored wording for {len(instrument.items)} items; status: ready")
+
+
+def _sources(pairs: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip() or not text.strip():
+            fail(f"--source {pair!r}: expected KEY=CITATION")
+        found[key.strip()] = text.strip()
+    return found
+
+
+@instruments_app.command("import-fhir")
+def import_fhir(
+    file: Annotated[
+        Path, typer.Argument(metavar="QUESTIONNAIRE", help="FHIR R4 Questionnaire JSON.")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the YAML here, not to stdout.")
+    ] = None,
+    instrument_id: Annotated[str | None, typer.Option("--id", help="Instrument id.")] = None,
+    kind: Annotated[str | None, typer.Option(help="outcome, alliance or satisfaction.")] = None,
+    version: Annotated[str | None, typer.Option(help="The instrument's version.")] = None,
+    status: Annotated[str | None, typer.Option(help="public or licensed wording.")] = None,
+    licence: Annotated[str | None, typer.Option(help="Licence or copyright text.")] = None,
+    scoring: Annotated[str | None, typer.Option(help="Total: sum or mean of items.")] = None,
+    higher_is_better: Annotated[
+        bool | None,
+        typer.Option("--higher-is-better/--lower-is-better", help="Which way is better."),
+    ] = None,
+    max_missing: Annotated[
+        int | None, typer.Option(min=0, help="Missing items prorated (0: none allowed).")
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(metavar="KEY=CITATION", help="A source for the rules (repeatable)."),
+    ] = None,
+) -> None:
+    """Turn a FHIR Questionnaire into an instrument YAML file.
+
+    Items, answer scores and LOINC codes come from the Questionnaire; scoring rules it lacks
+    must be given as options (the error names them). Items without scored answers are left out.
+    """
+    from alliance.core.fhir.importer import (
+        ImportChoices,
+        definition_from_questionnaire,
+        read_questionnaire,
+    )
+
+    choices = ImportChoices(
+        id=instrument_id,
+        kind=kind,
+        version=version,
+        status=status,
+        licence=licence,
+        scoring=scoring,
+        higher_is_better=higher_is_better,
+        max_missing=max_missing,
+        sources=_sources(source or []),
+    )
+    with clean_errors():
+        result = definition_from_questionnaire(read_questionnaire(file), choices)
+        text = yaml.safe_dump(result.definition, sort_keys=False, allow_unicode=True, width=100)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            output.write_text(text, "utf-8")
+    for link in result.skipped:
+        typer.echo(f"note: left out item {link}: its answers carry no scores", err=True)
+    if output is not None:
+        items = len(result.definition["items"])
+        typer.echo(f"{result.definition['id']}: {items} items written to {output}", err=True)

@@ -23,3 +23,7 @@ class NeedsLicensedTextError(AllianceError):
 
 class LicensedTextError(AllianceError):
     """A supplied file of licensed item wording cannot be used."""
+
+
+class FhirImportError(AllianceError):
+    """A FHIR resource cannot be turned into an instrument definition."""

@@ -108,6 +108,8 @@ class Instrument:
     max_missing: int
     missing_method: str
     sources: dict[str, str]
+    #: The source the missing-answer rule cites (kept so the definition can be written back out).
+    missing_source: str = ""
     construct: str = ""
     instructions: str | None = None
     project_authored: bool = False
@@ -246,6 +248,7 @@ def _build(d: dict[str, Any]) -> Instrument:
         decimals=scoring.get("decimals", 0),
         max_missing=scoring["missing"]["max_missing"],
         missing_method=scoring["missing"]["method"],
+        missing_source=scoring["missing"]["source"],
         bands=tuple(Band(**b) for b in bands["levels"]) if bands else (),
         bands_source=bands["source"] if bands else None,
         risk_rules=tuple(RiskRule(**r) for r in d.get("risk_items", [])),

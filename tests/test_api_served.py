@@ -136,7 +136,7 @@ def test_the_rate_limit_holds_across_server_processes(tmp_path: Path) -> None:
 #: (refused with a 4xx); enough to reach every parameter's edges within about a minute here.
 EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 10}
 #: Each served OpenAPI schema, and how many operations it has at least.
-SCHEMAS = {"/api/v1/openapi.json": 11}
+SCHEMAS = {"/api/v1/openapi.json": 11, "/fhir/R4/openapi.json": 3}
 
 
 def test_fuzzed_calls_never_get_a_server_error(api_server: tuple[str, Path]) -> None:

@@ -270,3 +270,10 @@ def test_a_page_of_clients_or_alerts_costs_the_same_few_queries_however_long(
     for url in ("/api/v1/clients?limit=200", "/api/v1/alerts?limit=200"):
         with django_assert_max_num_queries(18):  # token, rate count, audit event, page
             assert len(http.get(url).json()["items"]) == 21
+
+
+def test_a_body_that_is_not_json_is_400_and_audited(world: World) -> None:
+    http = bearer(secret_for(world, scope="write"))
+    url = f"/api/v1/alerts/{open_alert(world, 'own').pk}/acknowledge"
+    assert http.post(url, b"\xff{", content_type="application/json").status_code == 400
+    assert AuditEvent.objects.filter(action="api_call", outcome="refused").exists()

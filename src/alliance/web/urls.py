@@ -26,7 +26,7 @@ urlpatterns = [
     path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     path("", include("alliance.web.api.urls")),
-    api_urls,
+    *api_urls,
     path("accounts/", include("alliance.web.accounts.urls")),
     path("manage/", include("alliance.web.manage_urls")),
     path("", include("alliance.web.feedback.urls")),

@@ -57,7 +57,7 @@ handlers.install(api)
 #: The answers every operation may give besides its 200 (declared, so clients and the fuzz test
 #: know them).
 ERRORS: dict[int, Any] = {401: Error, 404: Error, 422: Error, 429: Error}
-WRITE_ERRORS: dict[int, Any] = {**ERRORS, 403: Error, 409: Error}
+WRITE_ERRORS: dict[int, Any] = {**ERRORS, 400: Error, 403: Error, 409: Error}  # 400: not JSON
 #: Ids are bigints; a larger one in a filter is invalid (422), not a database overflow.
 MAX_ID = 2**63 - 1
 #: The measures the outcomes summary accepts: the outcomes page's choices (bundled, so fixed).

@@ -39,6 +39,8 @@ def install(api: NinjaAPI, error: ErrorBody = json_error) -> None:
         return error(api, request, 404, "not found")
 
     def http_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        if exc.status_code == 400:  # a body that is not JSON
+            _refused(request)
         response = error(api, request, exc.status_code, str(exc))
         if exc.status_code == 401:  # RFC 6750: say which credentials would do
             response["WWW-Authenticate"] = 'Bearer realm="alliance"'
@@ -46,8 +48,7 @@ def install(api: NinjaAPI, error: ErrorBody = json_error) -> None:
 
     def invalid(request: HttpRequest, exc: Any) -> HttpResponse:
         """Bad parameters: 422, audited (without the values, which may be anything)."""
-        path = request.path[:40]
-        record(request, actions.REFUSED, object_type="api", object_id=path, outcome="refused")
+        _refused(request)
         errors = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors]
         return error(api, request, 422, errors)
 
@@ -57,3 +58,9 @@ def install(api: NinjaAPI, error: ErrorBody = json_error) -> None:
     api.add_exception_handler(Http404, not_found)
     api.add_exception_handler(HttpError, http_error)
     api.add_exception_handler(ValidationError, invalid)
+
+
+def _refused(request: HttpRequest) -> None:
+    """Audit a call refused before it ran (the path names it; no values are kept)."""
+    path = request.path[:40]
+    record(request, actions.REFUSED, object_type="api", object_id=path, outcome="refused")

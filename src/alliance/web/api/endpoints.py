@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any
 
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -17,7 +17,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import HttpError
 
-from alliance.web.alerts.models import Alert
+from alliance.web.alerts.models import Alert, AlertStatus
 from alliance.web.alerts.services import acknowledge
 from alliance.web.api import actions, handlers
 from alliance.web.api.auth import TokenAuth, require_write, staff
@@ -202,7 +202,7 @@ def list_administrations(
 def list_alerts(
     request: HttpRequest,
     params: Query[PageParams],
-    status: Literal["open", "acknowledged", "resolved"] | None = None,
+    status: AlertStatus | None = None,
     client_id: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> dict[str, Any]:
     """Alerts on the clients the owner may read, newest first (``status`` and ``client_id``
@@ -210,7 +210,7 @@ def list_alerts(
     visible = clients_visible_to(staff(request).user)
     rows = Alert.objects.filter(client__in=visible).select_related("acknowledged_by")
     if status is not None:
-        rows = rows.filter(status=status)
+        rows = rows.filter(status=status.value)
     if client_id is not None:
         rows = rows.filter(client_id=client_id)
     return page(request, rows.order_by("-raised_at", "-id"), params, alert_out, "alert")

@@ -26,8 +26,8 @@ def create(
     username: Annotated[str, typer.Argument(help="The staff user the token acts as.")],
     scope: Annotated[str, typer.Option("--scope", help="read, or write (also changes).")],
     expires_days: Annotated[
-        int, typer.Option("--expires-days", help="Days until it expires.")
-    ] = 90,
+        int | None, typer.Option("--expires-days", help="Days until it expires (default 90).")
+    ] = None,
     name: Annotated[str, typer.Option("--name", help="A label to tell tokens apart.")] = "",
 ) -> None:
     """Create a token and print its secret (shown only this once) on stdout."""
@@ -35,14 +35,15 @@ def create(
     _migrate()
     from alliance.web.accounts.models import User
     from alliance.web.api import actions
-    from alliance.web.api.services import TokenError, create_token
+    from alliance.web.api.services import DEFAULT_DAYS, TokenError, create_token
     from alliance.web.audit.log import record
 
     user = User.objects.filter(username=username).first()
     if user is None:
         fail(f"no user {username!r}")
     try:
-        issued = create_token(user, scope, days=expires_days, name=name)
+        days = DEFAULT_DAYS if expires_days is None else expires_days
+        issued = create_token(user, scope, days=days, name=name)
     except TokenError as exc:
         fail(str(exc))
     record(None, actions.TOKEN_CREATE, issued.token, clinic_id=user.clinic_id)

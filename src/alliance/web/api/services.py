@@ -21,8 +21,6 @@ SHOWN = len(TOKEN_PREFIX) + 6
 DEFAULT_DAYS = 90
 #: The rate limit counts calls per token in fixed windows of this many seconds.
 WINDOW_SECONDS = 60
-
-
 #: The window in which ``ALLIANCE_API_REFUSED_PER_ADDRESS`` refused tokens are counted.
 BAD_TOKEN_WINDOW_SECONDS = 600
 

@@ -2,7 +2,7 @@
 
 Only a SHA-256 digest of each token is stored. The token is 256 bits from ``secrets``, so a
 fast unsalted hash is enough: nobody can guess a preimage, and unlike a password it is never
-reused elsewhere; argon2 per request would cost ~50 ms on every API call for no gain. The
+reused elsewhere; a slow hash (argon2) would only slow every API call for no gain. The
 digest is unique and looked up directly, so no secret is ever compared in Python.
 """
 

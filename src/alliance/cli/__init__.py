@@ -20,6 +20,7 @@ from alliance.cli import operators as _operators
 from alliance.cli import outcomes as _outcomes
 from alliance.cli import research_export as _research_export
 from alliance.cli import scoring as _scoring
+from alliance.cli import tokens as _tokens
 from alliance.cli import transcripts as _transcripts
 from alliance.cli import web as _web
 
@@ -43,6 +44,7 @@ for _module in (
     _operators,
     _audit,
     _operations,
+    _tokens,
     _export,
     _imports,
     _research_export,  # after `_export`, which makes the `export` group it joins

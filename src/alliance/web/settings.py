@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "alliance.web.outcomes",
     "alliance.web.transcripts",
     "alliance.web.operations",
+    "alliance.web.api",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -236,3 +237,9 @@ ALLIANCE_JOB_LEASE_SECONDS = envint("ALLIANCE_JOB_LEASE_SECONDS", 60)
 ALLIANCE_JOB_MAX_ATTEMPTS = envint("ALLIANCE_JOB_MAX_ATTEMPTS", 3)
 # An upload is read in a child process that is killed after this many seconds.
 ALLIANCE_UPLOAD_PARSE_SECONDS = envint("ALLIANCE_UPLOAD_PARSE_SECONDS", 20)
+
+# REST API (docs/api.md): calls per token per minute, the longest a token may last, and refused
+# tokens one address may send in 10 minutes before it gets 429.
+ALLIANCE_API_RATE_LIMIT = envint("ALLIANCE_API_RATE_LIMIT", 120)
+ALLIANCE_API_TOKEN_MAX_DAYS = envint("ALLIANCE_API_TOKEN_MAX_DAYS", 365)
+ALLIANCE_API_REFUSED_PER_ADDRESS = envint("ALLIANCE_API_REFUSED_PER_ADDRESS", 20)

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from alliance.web.accounts.views import AdminLockoutAuthenticationForm, AdminLoginView
+from alliance.web.api.urls import api_urls
 from alliance.web.operations.keycheck import health_problem
 
 
@@ -24,6 +25,8 @@ urlpatterns = [
     # Admin logs in through the app's login, so the lockout and the second factor apply there too.
     path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
+    path("", include("alliance.web.api.urls")),
+    *api_urls,
     path("accounts/", include("alliance.web.accounts.urls")),
     path("manage/", include("alliance.web.manage_urls")),
     path("", include("alliance.web.feedback.urls")),

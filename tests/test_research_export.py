@@ -29,7 +29,7 @@ from alliance.web.clinic.models import Administration, Client, Episode
 from alliance.web.demo import seed
 from alliance.web.interop.research_export import DICTIONARY, PSEUDONYM_HEX
 from alliance.web.messaging.models import Contact
-from alliance.web.transcripts.models import Transcript
+from alliance.web.transcripts.models import ClinicTranscripts, Transcript
 
 pytestmark = pytest.mark.web
 
@@ -233,3 +233,23 @@ def test_the_sole_clinic_admin_is_the_default_user(demo: list[Client], tmp_path:
     code, said = export(tmp_path)
     assert code == 0, said
     assert AuditEvent.objects.get(action="research_export").username == "admin"
+
+
+def test_empathy_values_leave_only_while_the_clinic_has_the_research_pack_on(
+    demo: list[Client], tmp_path: Path
+) -> None:
+    """Metrics stored while the research pack was on stay behind once it is off."""
+    transcript = Transcript.objects.exclude(metrics={}).first()
+    assert transcript is not None
+    transcript.metrics = {**transcript.metrics, "empathy_emotional_reactions": 0.5}
+    transcript.save(update_fields=["metrics"])
+    clinic = demo[0].clinic
+
+    def metric_keys(out: Path) -> set[str]:
+        assert export(out, "--user", "admin")[0] == 0
+        rows = csv.DictReader(exported(out)["transcript_metrics.csv"].splitlines())
+        return {row["metric"] for row in rows}
+
+    assert "empathy_emotional_reactions" not in metric_keys(tmp_path / "off")
+    ClinicTranscripts.objects.create(clinic=clinic, research_pack=True)
+    assert "empathy_emotional_reactions" in metric_keys(tmp_path / "on")

@@ -77,14 +77,15 @@ def pack_of(head: str) -> Pack:
 def strip_research(report: dict[str, Any]) -> dict[str, Any]:
     """A stored report without empathy values (for a clinic that turned the pack off since)."""
     out = dict(report)
-    out["metrics"] = [m for m in report.get("metrics", []) if not _empathy_key(m.get("key", ""))]
+    out["metrics"] = [m for m in report.get("metrics", []) if not is_empathy_key(m.get("key", ""))]
     out["utterances"] = [
-        {k: v for k, v in row.items() if not _empathy_key(k)}
+        {k: v for k, v in row.items() if not is_empathy_key(k)}
         for row in report.get("utterances", [])
     ]
     out["research"] = False
     return out
 
 
-def _empathy_key(key: str) -> bool:
+def is_empathy_key(key: str) -> bool:
+    """Whether a metric or utterance-row key holds a research-pack (empathy) value."""
     return any(key == h or key.startswith((f"{h}_", f"empathy_{h}")) for h in EMPATHY_HEADS)

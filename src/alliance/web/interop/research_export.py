@@ -27,12 +27,13 @@ from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest
 
 from alliance.core.instruments import bundled_instruments
+from alliance.core.transcripts.packs import is_empathy_key
 from alliance.web.accounts.models import User
 from alliance.web.alerts.models import Alert
 from alliance.web.audit.log import record
 from alliance.web.clinic.access import clients_for_research
 from alliance.web.clinic.models import Administration, AdministrationStatus, Client, Episode
-from alliance.web.transcripts.models import Transcript
+from alliance.web.transcripts.models import Transcript, research_pack_on
 
 ACTION = "research_export"
 #: Dates move by up to this many days either way (never 0), one random offset per client.
@@ -180,7 +181,7 @@ def export_research(
         episodes=_write_episodes(output, episodes, pid, dating),
         administrations=_write_administrations(output, clients, pid, dating),
         alerts=_write_alerts(output, clients, pid, dating),
-        transcript_metrics=_write_metrics(output, clients, pid),
+        transcript_metrics=_write_metrics(output, clients, pid, research_pack_on(clinic_id)),
     )
     _write_dictionary(output, days_since_intake)
     _audit(user, clinic_id, "ok")
@@ -312,8 +313,11 @@ def _write_alerts(
     return _write(output / "alerts.csv", _columns("alerts.csv"), rows)
 
 
-def _write_metrics(output: Path, clients: QuerySet[Client], pid: _Pseudonyms) -> int:
-    """Numbers only: ``Transcript.metrics`` holds no text, and no other field is read."""
+def _write_metrics(
+    output: Path, clients: QuerySet[Client], pid: _Pseudonyms, research: bool
+) -> int:
+    """Numbers only: ``Transcript.metrics`` holds no text, and no other field is read. Empathy
+    values (research pack) only while the clinic has that pack on: stored ones stay behind."""
     transcripts = (
         Transcript.objects.filter(session__episode__client__in=clients)
         .order_by("id")
@@ -325,7 +329,9 @@ def _write_metrics(output: Path, clients: QuerySet[Client], pid: _Pseudonyms) ->
         [pid("transcript", pk), pid("episode", episode), pid("client", client), number, key, value]
         for pk, metrics, number, episode, client in transcripts
         for key, value in sorted((metrics or {}).items())
-        if isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (research or not is_empathy_key(key))
     )
     return _write(output / "transcript_metrics.csv", _columns("transcript_metrics.csv"), rows)
 

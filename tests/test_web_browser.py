@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from alliance.web.limits import MAX_REQUEST_BODY
+
 from .served_app import free_port, own_database, served, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -358,14 +360,15 @@ def test_tablet_mode_in_browser(demo_server: str, browser: Any) -> None:
 
 
 def test_server_refuses_huge_bodies_before_reading_them(server: str) -> None:
-    """A 20 MB post (e.g. a 50 MB 'transcript') is refused with 413 from its headers alone."""
+    """A post over the largest recording a clinic may allow is refused with 413 from its
+    headers alone."""
     host, port = server.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(
             b"POST /transcripts/upload/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/octet-stream\r\nContent-Length: 20971520\r\n\r\n"
-            + b"x"
-            * 65536
+            b"Content-Type: application/octet-stream\r\n"
+            + f"Content-Length: {MAX_REQUEST_BODY + 1}\r\n\r\n".encode()
+            + b"x" * 65536
         )
         reply = sock.recv(4096).decode("latin-1")
     assert reply.startswith("HTTP/1.1 413"), reply[:80]

@@ -224,16 +224,22 @@ def test_the_upload_view_and_reader_use_the_one_limit() -> None:
     assert transcript_services.MAX_UPLOAD_BYTES == limits.MAX_UPLOAD_BYTES == 5 * 1024 * 1024
 
 
-def test_waitress_admits_an_upload_at_the_limit_with_room_for_its_envelope() -> None:
+def test_waitress_admits_a_recording_at_the_ceiling_with_room_for_its_envelope() -> None:
+    """Before: bodies over 8 MiB got 413, so a real session recording never reached the app."""
     body = serving.ServerConfig().waitress_kwargs()["max_request_body_size"]
-    assert body == limits.MAX_REQUEST_BODY == 8 * 1024 * 1024
-    assert body >= limits.MAX_UPLOAD_BYTES + 64 * 1024
+    assert body == limits.MAX_REQUEST_BODY
+    assert body >= limits.MAX_RECORDING_MB * 1_000_000 + 64 * 1024
+    assert limits.MAX_FILE_IN_MEMORY >= limits.MAX_UPLOAD_BYTES + 64 * 1024
 
 
-def test_a_body_waitress_admits_is_buffered_in_memory_never_in_a_temporary_file() -> None:
-    """Before: any upload over 64 KB was spooled to an unencrypted temporary file."""
+def test_uploaded_files_stay_in_memory_never_in_a_temporary_file() -> None:
+    """Before: any upload over 64 KB was spooled to an unencrypted temporary file. Now the one
+    handler keeps a transcript-sized request in memory and drops a file from a bigger one."""
+    assert settings.FILE_UPLOAD_HANDLERS == [
+        "django.core.files.uploadhandler.MemoryFileUploadHandler"
+    ]
     handler = MemoryFileUploadHandler()
-    handler.handle_raw_input(None, {}, limits.MAX_REQUEST_BODY, b"boundary")
+    handler.handle_raw_input(None, {}, limits.MAX_FILE_IN_MEMORY, b"boundary")
     assert handler.activated
 
 

@@ -27,6 +27,7 @@ from alliance.core.transcripts.readers import read_transcript
 from alliance.web.accounts.models import TranscriptDeletion
 from alliance.web.audit.models import AuditEvent
 from alliance.web.clinic.services import record_administration, registry
+from alliance.web.limits import MAX_FILE_IN_MEMORY
 from alliance.web.transcripts import jobs
 from alliance.web.transcripts.jobs import TASK_PATH, claim
 from alliance.web.transcripts.models import Transcript
@@ -128,6 +129,8 @@ def test_report_sits_beside_the_clients_alliance_rating(
         ("binary.bin", None, "the file looks binary"),
         ("unknown.txt", None, "unknown format"),
         ("big.vtt", b"WEBVTT\n\n" + b"x" * (MAX_UPLOAD_BYTES + 1), "the limit is"),
+        # over what is kept in memory: the file part is dropped unread, and the limit named
+        ("huge.vtt", b"WEBVTT\n\n" + b"x" * (MAX_FILE_IN_MEMORY + 1), "over the limit of"),
         # Random bytes without NUL used to be read as hundreds of "utterances".
         ("random.bin", random.Random(3).randbytes(100_000).replace(b"\0", b"\1"), "looks binary"),
         ("lt.vtt", CUE + b"<" * 160_000, "line 4 is 160,000 characters long; the limit is 20,000"),

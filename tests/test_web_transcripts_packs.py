@@ -90,3 +90,23 @@ def test_on_then_off_is_audited_labelled_and_hides_earlier_empathy(
     url = reverse("transcripts:detail", args=[transcript.pk])
     page = logged_in(world.counselor).get(url).content.decode()
     assert "ER/IP/EX" not in page and "Empathy:" not in page and "is off" in page
+
+
+def test_a_clinic_admin_sets_the_transcript_and_recording_policies(world: World) -> None:
+    """The recording upload limit and audio deletion are the clinic's to set, in the app."""
+    url = reverse("manage:transcript_policy")
+    policy = {"transcript_deletion": "keep_metrics", "recording_max_mb": "80"}
+    assert logged_in(world.admin).post(url, policy).status_code == 302
+    world.clinic.refresh_from_db()
+    assert (world.clinic.recording_max_mb, world.clinic.delete_recordings) == (80, False)
+    assert AuditEvent.objects.filter(action="transcript_policy_change", outcome="ok").exists()
+    for bad in ("0", "501", "lots"):
+        refused = logged_in(world.admin).post(url, {**policy, "recording_max_mb": bad})
+        assert refused.status_code == 400, bad
+    world.clinic.refresh_from_db()
+    assert world.clinic.recording_max_mb == 80
+    counselor = logged_in(world.counselor).post(url, {**policy, "recording_max_mb": "400"})
+    assert counselor.status_code == 403
+    world.clinic.refresh_from_db()
+    assert world.clinic.recording_max_mb == 80
+    assert AuditEvent.objects.filter(action="transcript_policy_change", outcome="denied").exists()

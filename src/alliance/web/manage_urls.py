@@ -24,4 +24,5 @@ urlpatterns = [
     path("instruments/<int:pk>/", instrument_views.instrument_update, name="instrument_update"),
     path("messaging/", messaging_views.schedule_settings, name="messaging"),
     path("transcripts/", transcript_views.transcript_models, name="transcript_models"),
+    path("transcripts/policy/", transcript_views.transcript_policy, name="transcript_policy"),
 ]

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from alliance.core.alerts.types import NttMethod
 from alliance.web.env import envbool, envchoice, envint, envlist, envstr
 from alliance.web.keys import field_keys, secret_key, web_data_dir
-from alliance.web.limits import MAX_FORM_BODY, MAX_REQUEST_BODY
+from alliance.web.limits import MAX_FILE_IN_MEMORY, MAX_FORM_BODY
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = web_data_dir()
@@ -151,9 +151,11 @@ X_FRAME_OPTIONS = "DENY"
 # Oversized form posts are refused with a 400 before any view runs.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_FORM_BODY
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
-# Every body waitress admits stays in memory: the upload view reads the whole file anyway, and a
-# temporary file would only leave an unencrypted copy of a transcript on disk.
-FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
+# Uploaded files stay in memory, never in a temporary file (an unencrypted copy of a transcript
+# or recording on disk): only the in-memory handler, up to the transcript limit plus room; a file
+# in a bigger request is dropped (the recording upload installs its own bounded handler).
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_FILE_IN_MEMORY
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 
 # Login lockout and feedback-link limits.
 ALLIANCE_LOGIN_MAX_FAILURES = envint("ALLIANCE_LOGIN_MAX_FAILURES", 5)

@@ -6,11 +6,13 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from alliance.web.fields import EncryptedTextField
+from alliance.web.limits import MAX_RECORDING_MB
 
 
 class TranscriptDeletion(models.TextChoices):
@@ -34,6 +36,7 @@ class Clinic(models.Model):
     )
     recording_max_mb = models.PositiveIntegerField(
         default=200,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RECORDING_MB)],
         help_text="Largest session recording a counselor may upload, in MB (clinic setting).",
     )
     delete_recordings = models.BooleanField(

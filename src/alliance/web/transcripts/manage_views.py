@@ -1,4 +1,6 @@
-"""/manage/transcripts/: a clinic admin turns the research model pack on or off, audited.
+"""/manage/transcripts/: a clinic admin turns the research model pack on or off, and sets the
+clinic's transcript and recording policies (what deleting a transcript removes, the largest
+recording a counselor may upload, whether audio is deleted once transcribed); all audited.
 
 Why: the research pack's empathy codes are licensed for non-commercial research only; only the
 person answerable for the clinic may turn them on, knowingly (the terms are on the page and the
@@ -17,11 +19,14 @@ from django.views.decorators.http import require_http_methods
 
 from alliance.core.transcripts.packs import PACKS, RESEARCH
 from alliance.web.accounts.http import AuthenticatedHttpRequest, staff_page
+from alliance.web.accounts.models import Clinic
 from alliance.web.accounts.staff import require_clinic_admin
 from alliance.web.audit.log import record
+from alliance.web.limits import MAX_RECORDING_MB
 from alliance.web.transcripts.models import ClinicTranscripts
 
 VIEW = "transcript_models_view"
+POLICY = "transcript_policy_change"
 ENABLE = "research_pack_enable"
 DISABLE = "research_pack_disable"
 
@@ -39,6 +44,59 @@ class ResearchPackForm(forms.Form):
         if data.get("research_pack") and not data.get("accept_terms"):
             raise forms.ValidationError("To turn the research pack on, accept its terms.")
         return data
+
+
+class PolicyForm(forms.ModelForm):
+    """The clinic's transcript and recording policies (limits from the model's validators)."""
+
+    class Meta:
+        model = Clinic
+        fields = ["transcript_deletion", "recording_max_mb", "delete_recordings"]
+        labels = {
+            "transcript_deletion": "Deleting a transcript removes",
+            "recording_max_mb": "Largest recording a counselor may upload (MB)",
+            "delete_recordings": "Delete a recording's audio as soon as its transcript exists",
+        }
+
+
+@staff_page
+@require_http_methods(["POST"])
+def transcript_policy(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Save the policies; an invalid value shows the page again with the error."""
+    require_clinic_admin(request, POLICY, "clinic")
+    clinic = Clinic.objects.get(pk=request.user.clinic_id)
+    form = PolicyForm(request.POST, instance=clinic)
+    if not form.is_valid():
+        record(request, POLICY, clinic, outcome="invalid")
+        switch = ResearchPackForm(initial={"research_pack": _research_on(clinic.pk)})
+        return _page(request, switch, form, 400)
+    with transaction.atomic():
+        form.save()
+        record(request, POLICY, clinic)
+    messages.success(request, "Transcript and recording policies saved.")
+    return redirect("manage:transcript_models")
+
+
+def _research_on(clinic_id: int | None) -> bool:
+    return ClinicTranscripts.objects.filter(clinic_id=clinic_id, research_pack=True).exists()
+
+
+def _page(
+    request: AuthenticatedHttpRequest,
+    form: ResearchPackForm,
+    policy: PolicyForm,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "policy": policy,
+        "on": _research_on(request.user.clinic_id),
+        "packs": list(PACKS.values()),
+        "tab": "transcripts",
+        "research": PACKS[RESEARCH],
+        "max_recording_mb": MAX_RECORDING_MB,
+    }
+    return render(request, "transcripts/models_settings.html", context, status=status)
 
 
 @staff_page
@@ -67,6 +125,5 @@ def transcript_models(request: AuthenticatedHttpRequest) -> HttpResponse:
         return redirect("manage:transcript_models")
     outcome = "invalid" if form.errors else "ok"
     record(request, VIEW, prefs, object_type="clinictranscripts", outcome=outcome)
-    context = {"form": form, "on": on, "packs": list(PACKS.values()), "tab": "transcripts"}
-    context["research"] = PACKS[RESEARCH]
-    return render(request, "transcripts/models_settings.html", context)
+    clinic = Clinic.objects.get(pk=request.user.clinic_id)
+    return _page(request, form, PolicyForm(instance=clinic))

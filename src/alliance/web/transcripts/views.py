@@ -18,6 +18,7 @@ from alliance.web.audit.log import record
 from alliance.web.clinic.access import can_change, get_for
 from alliance.web.clinic.models import AdministrationStatus, Session
 from alliance.web.clinic.services import registry
+from alliance.web.limits import MAX_FILE_IN_MEMORY
 from alliance.web.transcripts.access import get_transcript_for
 from alliance.web.transcripts.forms import UploadForm
 from alliance.web.transcripts.models import research_pack_on
@@ -57,6 +58,11 @@ def upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     pk = request.POST.get("session")
     session = get_for(request, Session, pk, write=True, action="transcript_upload")
     form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid() and int(request.META.get("CONTENT_LENGTH") or 0) > MAX_FILE_IN_MEMORY:
+        # the file part was dropped unread (settings.FILE_UPLOAD_HANDLERS): name the limit
+        return _upload_error(
+            request, session, f"the file is over the limit of {MAX_UPLOAD_BYTES:,} bytes"
+        )
     if not form.is_valid():
         return _upload_error(request, session, "choose a transcript file to upload")
     upload_file = form.cleaned_data["file"]

@@ -57,6 +57,11 @@ class PolicyForm(forms.ModelForm):
             "recording_max_mb": "Largest recording a counselor may upload (MB)",
             "delete_recordings": "Delete a recording's audio as soon as its transcript exists",
         }
+        help_texts = {
+            "transcript_deletion": "Clinic policy for when staff delete a session transcript.",
+            "recording_max_mb": f"From 1 to {MAX_RECORDING_MB} MB.",
+            "delete_recordings": "Clinic policy; on by default.",
+        }
 
 
 @staff_page

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 from alliance.cli._common import fail
-from alliance.cli.web import _check_keys, _django, _migrate, acting_user
+from alliance.cli.web import acting_user, open_web_database
 
 if TYPE_CHECKING:
     pass
@@ -44,9 +44,7 @@ def fhir_command(
     """Write a FHIR R4 Bundle: Patients, QuestionnaireResponses and score Observations."""
     if not output.parent.is_dir():  # before the export, so a doomed one is not audited
         fail(f"no such directory: {output.parent}")
-    _django()
-    _migrate()
-    _check_keys()
+    open_web_database()
     from django.http import Http404
 
     from alliance.core.fhir import write_bundle

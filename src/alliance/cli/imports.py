@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from alliance.cli._common import JsonOption, clean_errors, fail, print_json
-from alliance.cli.web import _check_keys, _django, _migrate
+from alliance.cli.web import open_web_database
 from alliance.core.alerts.scores_csv import read_text
 
 import_app = typer.Typer(help="Bring data from another system into the web app.")
@@ -54,9 +54,7 @@ def scores(
     with clean_errors():
         text = read_text(path)
         endings = read_text(episodes) if episodes is not None else None
-    _django()
-    _migrate()
-    _check_keys()
+    open_web_database()
     from alliance.web.interop.history_import import ImportRefused, import_scores
 
     try:

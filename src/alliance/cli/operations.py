@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from alliance.cli._common import fail
-from alliance.cli.web import _check_keys, _django, _migrate
+from alliance.cli.web import _check_keys, _django, _migrate, open_web_database
 
 keys_app = typer.Typer(
     help="Field-encryption keys: check that they read the database, rotate to a new one.",
@@ -49,9 +49,7 @@ def register(app: typer.Typer) -> None:
 @keys_app.command("check")
 def keys_check_command() -> None:
     """Check that ALLIANCE_FIELD_KEYS decrypt this database (exit 2 when they do not)."""
-    _django()
-    _migrate()
-    _check_keys()
+    open_web_database()
     typer.echo("ok: the field keys decrypt this database")
 
 
@@ -65,9 +63,7 @@ def keys_rotate_command(
 
     Safe while the site runs and safe to repeat; once it reports, the other keys can go.
     """
-    _django()
-    _migrate()
-    _check_keys()
+    open_web_database()
     from alliance.web.operations.rotation import rotate
 
     with _refusals():
@@ -84,9 +80,7 @@ def keys_rotate_command(
 
 def backup_command(file: FileArgument) -> None:
     """Write a consistent copy of the database (also while it is being served) to FILE."""
-    _django()
-    _migrate()
-    _check_keys()
+    open_web_database()
     from alliance.web.operations.backup import backup
 
     with _refusals():

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from alliance.cli._common import JsonOption, clean_errors, fail, print_json
-from alliance.cli.web import _check_keys, _django, _migrate, acting_user
+from alliance.cli.web import acting_user, open_web_database
 
 if TYPE_CHECKING:
     pass
@@ -66,9 +66,7 @@ def research(
 ) -> None:
     """Write de-identified CSV files (episodes, administrations, alerts, transcript metrics)
     and their data dictionary: pseudonymous ids, shifted dates, no names or text."""
-    _django()
-    _migrate()
-    _check_keys()
+    open_web_database()
     from django.core.exceptions import PermissionDenied
 
     from alliance.web.interop.research_export import ExportRefused, export_research, read_key

@@ -63,6 +63,14 @@ def _check_keys() -> None:
         fail(str(exc))
 
 
+def open_web_database() -> None:
+    """What every command that reads or writes the web app's data does first: load Django on
+    ``DATABASE_URL``, bring the schema up to date, and refuse a database the keys cannot read."""
+    _django()
+    _migrate()
+    _check_keys()
+
+
 def _serve(host: str, port: int, worker: bool = True, config: ServerConfig | None = None) -> None:
     """Serve the WSGI app with waitress (static files through whitenoise).
 
@@ -201,9 +209,7 @@ def demo_command(
     # Links in the demo's messages lead to this server unless the operator said otherwise.
     os.environ.setdefault("ALLIANCE_BASE_URL", url.rstrip("/"))
     password = password or secrets.token_urlsafe(9)
-    _django()
-    _migrate()
-    _check_keys()
+    open_web_database()
     from alliance.web.demo import LOGINS, seed
 
     result = seed(password, clients=clients, history=history)
@@ -234,9 +240,7 @@ def serve_command(
 ) -> None:
     """Run the web app: apply migrations, then serve with waitress (not runserver)."""
     config = _server_config()
-    _django()
-    _migrate()
-    _check_keys()
+    open_web_database()
     _proxy_notes(config)
     if host not in ("127.0.0.1", "localhost") and not os.environ.get("ALLOWED_HOSTS"):
         typer.echo(
@@ -250,9 +254,7 @@ def worker_command(
     batch: Annotated[bool, typer.Option("--batch", help="Run the queued jobs, then exit.")] = False,
 ) -> None:
     """Run background jobs (transcript analysis) from the database queue."""
-    _django()
-    _migrate()
-    _check_keys()
+    open_web_database()
     from django.core.management import call_command
 
     from alliance.web.transcripts.tasks import supervise_worker

@@ -23,7 +23,7 @@ from alliance.web.accounts.models import Clinic
 from alliance.web.accounts.staff import require_clinic_admin
 from alliance.web.audit.log import record
 from alliance.web.limits import MAX_RECORDING_MB
-from alliance.web.transcripts.models import ClinicTranscripts
+from alliance.web.transcripts.models import ClinicTranscripts, research_pack_on
 
 VIEW = "transcript_models_view"
 POLICY = "transcript_policy_change"
@@ -73,8 +73,8 @@ def transcript_policy(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PolicyForm(request.POST, instance=clinic)
     if not form.is_valid():
         record(request, POLICY, clinic, outcome="invalid")
-        switch = ResearchPackForm(initial={"research_pack": _research_on(clinic.pk)})
-        return _page(request, switch, form, 400)
+        on = research_pack_on(clinic.pk)
+        return _page(request, ResearchPackForm(initial={"research_pack": on}), on, form, 400)
     with transaction.atomic():
         form.save()
         record(request, POLICY, clinic)
@@ -82,20 +82,17 @@ def transcript_policy(request: AuthenticatedHttpRequest) -> HttpResponse:
     return redirect("manage:transcript_models")
 
 
-def _research_on(clinic_id: int | None) -> bool:
-    return ClinicTranscripts.objects.filter(clinic_id=clinic_id, research_pack=True).exists()
-
-
 def _page(
     request: AuthenticatedHttpRequest,
     form: ResearchPackForm,
+    on: bool,
     policy: PolicyForm,
     status: int = 200,
 ) -> HttpResponse:
     context = {
         "form": form,
         "policy": policy,
-        "on": _research_on(request.user.clinic_id),
+        "on": on,
         "packs": list(PACKS.values()),
         "tab": "transcripts",
         "research": PACKS[RESEARCH],
@@ -131,4 +128,4 @@ def transcript_models(request: AuthenticatedHttpRequest) -> HttpResponse:
     outcome = "invalid" if form.errors else "ok"
     record(request, VIEW, prefs, object_type="clinictranscripts", outcome=outcome)
     clinic = Clinic.objects.get(pk=request.user.clinic_id)
-    return _page(request, form, PolicyForm(instance=clinic))
+    return _page(request, form, on, PolicyForm(instance=clinic))

@@ -134,10 +134,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def database(kind: str, size: int, args: argparse.Namespace, home: Path) -> Iterator[str]:
-    """The clinic's database URL: a new one, or with ``--keep`` the one kept from an earlier
-    run (``home/built`` marks it complete), which is then kept again."""
-    kept = args.keep is not None and (home / "built").exists()
+def database(
+    kind: str, size: int, args: argparse.Namespace, home: Path, kept: bool
+) -> Iterator[str]:
+    """The clinic's database URL: a new one, or the one ``kept`` from an earlier run, which
+    with ``--keep`` is kept again."""
     if kind == "sqlite":
         yield f"sqlite:///{home / 'clinic.sqlite3'}"
         return
@@ -322,8 +323,8 @@ def clinic_home(kind: str, size: int, args: argparse.Namespace) -> Iterator[Path
 
 def run(kind: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
     with clinic_home(kind, size, args) as home:
-        kept = (home / "built").exists()
-        with database(kind, size, args, home) as url:
+        kept = (home / "built").exists()  # only ever written with --keep
+        with database(kind, size, args, home, kept) as url:
             env = environment(url, home)
             facts = build(size, args.concurrent, env, seed=not kept)
             if kept:

@@ -287,15 +287,22 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert "counselor2" in (home / "demo.log").read_text()
 
 
-def _login(browser: Any, url: str, username: str) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+def sign_in(
+    context: Any, url: str, username: str, password: str = PASSWORD, landing: str = "/"
+) -> Any:
+    """A new page of ``context`` signed in through the login form, on the page it lands on."""
     page = context.new_page()
     page.goto(url + "/accounts/login/")
     page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
+    page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
+    page.wait_for_url(url + landing)
     return page
+
+
+def _login(browser: Any, url: str, username: str) -> Any:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    return sign_in(context, url, username)
 
 
 def test_demo_pages_for_every_role(demo_server: str, browser: Any) -> None:

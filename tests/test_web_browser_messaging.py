@@ -22,6 +22,7 @@ from .test_web_browser import (  # noqa: F401  (browser and database_url are fix
     _page_width,
     browser,
     database_url,
+    sign_in,
 )
 from .test_web_messaging import Inbox, parts, smtp_env, smtp_server
 
@@ -78,12 +79,7 @@ def test_counselor_sends_by_email_and_the_client_unsubscribes(
     smtp: tuple[Inbox, int],
 ) -> None:
     check = Checker()
-    staff = browser.new_context(**PHONE).new_page()
-    staff.goto(server + "/accounts/login/")
-    staff.fill("#id_username", "counselor")
-    staff.fill("#id_password", PASSWORD)
-    staff.click("button[type=submit]")
-    staff.wait_for_url(server + "/")
+    staff = sign_in(browser.new_context(**PHONE), server, "counselor", PASSWORD)
     staff.click("text=Robin Example")
     staff.click("text=Contact and consent")
     staff.fill("#id_email", "robin@example.org")

@@ -22,6 +22,7 @@ from .test_web_browser import (  # noqa: F401  (browser and database_url are fix
     _page_width,
     browser,
     database_url,
+    sign_in,
 )
 
 PASSWORD = "e2e-Outcomes-pass-7"
@@ -44,21 +45,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Itera
         yield url
 
 
-def _sign_in(browser: Any, url: str, username: str, size: dict[str, Any]) -> Any:  # noqa: F811
-    page = browser.new_context(**size).new_page()
-    page.goto(url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
-    return page
-
-
 @pytest.mark.parametrize("role", ["counselor", "supervisor", "admin"])
 def test_every_role_opens_the_outcomes_page(server: str, browser: Any, role: str) -> None:  # noqa: F811
     check = Checker()
     for size, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
-        page = _sign_in(browser, server, role, size)
+        page = sign_in(browser.new_context(**size), server, role, PASSWORD)
         page.goto(server + "/outcomes/")
         main = page.inner_text("main")
         assert re.search(r"\d+ episodes ended", main)
@@ -72,7 +63,7 @@ def test_every_role_opens_the_outcomes_page(server: str, browser: Any, role: str
 
 def test_the_episode_summary_saved_as_pdf_holds_the_scores(server: str, browser: Any) -> None:  # noqa: F811
     check = Checker()
-    page = _sign_in(browser, server, "counselor", DESKTOP)
+    page = sign_in(browser.new_context(**DESKTOP), server, "counselor", PASSWORD)
     assert "(past)" not in page.locator("table.caseload tbody tr").first.inner_text()
     page.click("text=Sam K.")
     page.click("text=Episode summary (print)")

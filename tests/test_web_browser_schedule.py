@@ -19,6 +19,7 @@ from .test_web_browser import (  # noqa: F401  (browser and database_url are fix
     _page_width,
     browser,
     database_url,
+    sign_in,
 )
 from .test_web_messaging import Inbox, smtp_env, smtp_server
 
@@ -73,25 +74,14 @@ def _later_today() -> str:
     return time.strftime("%H:%M", later) if later.tm_yday == now.tm_yday else "23:59"
 
 
-def _login(chromium: Any, server: str, username: str, **context: Any) -> Any:
-    page = chromium.new_context(**context).new_page()
-    page.goto(server + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(server + "/**")
-    return page
-
-
 def test_a_booked_session_sends_its_questions_and_the_admin_sets_the_schedule(
     server: str,
     browser: Any,  # noqa: F811
     smtp: tuple[Inbox, int],
 ) -> None:
     check = Checker()
-    staff = _login(
-        browser, server, "counselor", viewport={"width": 1280, "height": 900}, bypass_csp=True
-    )
+    desktop = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    staff = sign_in(desktop, server, "counselor", PASSWORD, landing="/**")
     staff.click("text=Robin Example")
     staff.click("nav[aria-label='Client'] >> text=Sessions")
     staff.fill("#id_starts_at", _later_today())
@@ -104,7 +94,7 @@ def test_a_booked_session_sends_its_questions_and_the_admin_sets_the_schedule(
         time.sleep(0.2)
     assert smtp[0].messages[0][0] == ["robin@example.org"]
 
-    admin = _login(browser, server, "clinicadmin", **PHONE)
+    admin = sign_in(browser.new_context(**PHONE), server, "clinicadmin", PASSWORD, landing="/**")
     admin.goto(server + "/manage/messaging/")
     check(admin, "schedule-settings")
     assert _page_width(admin) <= 390

@@ -17,6 +17,7 @@ from .test_web_browser import (  # noqa: F401  (browser and database_url are fix
     _page_width,
     browser,
     database_url,
+    sign_in,
 )
 
 PASSWORD = "e2e-Admin-pass-7"
@@ -43,20 +44,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Itera
         yield url
 
 
-def _sign_in(context: Any, url: str, username: str, password: str) -> Any:
-    page = context.new_page()
-    page.goto(url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
-    return page
-
-
 def test_clinic_admin_adds_a_counselor_who_signs_in(server: str, browser: Any) -> None:  # noqa: F811
     check = Checker()
     phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "bypass_csp": True}
-    page = _sign_in(browser.new_context(**phone), server, "clinicadmin", PASSWORD)
+    page = sign_in(browser.new_context(**phone), server, "clinicadmin", PASSWORD)
     page.click("text=Manage clinic")
     check(page, "manage-staff")
     page.click("text=Add a staff member")
@@ -78,6 +69,6 @@ def test_clinic_admin_adds_a_counselor_who_signs_in(server: str, browser: Any) -
     check(page, "manage-teams")
     assert _page_width(page) <= 390
 
-    counselor = _sign_in(browser.new_context(**phone), server, "newcounselor", NEW_PASSWORD)
+    counselor = sign_in(browser.new_context(**phone), server, "newcounselor", NEW_PASSWORD)
     assert "Manage clinic" not in counselor.inner_text("header")
     assert not check.problems, "\n".join(check.problems)

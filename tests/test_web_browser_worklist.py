@@ -22,6 +22,7 @@ from .test_web_browser import (  # noqa: F401  (browser and database_url are fix
     _page_width,
     browser,
     database_url,
+    sign_in,
 )
 from .test_web_messaging import Inbox, smtp_env, smtp_server
 
@@ -102,16 +103,6 @@ def server(
         yield url
 
 
-def _login(browser: Any, server: str, name: str, **context: Any) -> Any:  # noqa: F811
-    page = browser.new_context(**context).new_page()
-    page.goto(server + "/accounts/login/")
-    page.fill("#id_username", name)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(server + "/")
-    return page
-
-
 def _row(page: Any, name: str) -> str:
     return str(page.locator("table.worklist tr", has_text=name).inner_text())
 
@@ -122,7 +113,7 @@ def test_supervisor_and_counselor_walk_the_worklist(
     smtp: tuple[Inbox, int],
 ) -> None:
     check = Checker()
-    lead = _login(browser, server, "lead", **DESKTOP)
+    lead = sign_in(browser.new_context(**DESKTOP), server, "lead", PASSWORD)
     lead.click("nav[aria-label='Main'] >> text=Due today")
     check(lead, "worklist-supervisor-desktop")
     assert lead.locator("h2", has_text="sam").count() == 1
@@ -143,7 +134,7 @@ def test_supervisor_and_counselor_walk_the_worklist(
     assert kim == ["2", "0", "0% (0 of 2)", "1", "1"]  # sent, answered, rate, failed, unsubscribed
     check(lead, "worklist-team")
 
-    sam = _login(browser, server, "sam", **PHONE)
+    sam = sign_in(browser.new_context(**PHONE), server, "sam", PASSWORD)
     sam.click("nav[aria-label='Main'] >> text=Due today")
     assert "Sue Sent" not in sam.inner_text("main")  # kim's client
     check(sam, "worklist-counselor-phone")
